@@ -1,0 +1,1 @@
+"""People and machines that may use opsbook: users, API tokens, web sessions and roles."""

@@ -1,0 +1,1 @@
+"""Alert rules: the condition language, named metrics, the lifecycle, silences, windows, worker."""

@@ -1,0 +1,1 @@
+"""Backups of PostgreSQL, SQLite and file trees, verified and proven by restoring them."""

@@ -1,0 +1,60 @@
+"""The versioned JSON of backups and restore tests (`opsbook backup ... --json`, the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsbook.backups.prune import PruneDecision
+from opsbook.backups.tables import Backup, RestoreTest
+
+
+def restore_test_json(test: RestoreTest) -> dict[str, Any]:
+    return {
+        "id": test.id,
+        "backup_id": test.backup_id,
+        "target": test.target,
+        "status": test.status,
+        "started_at": test.started_at,
+        "finished_at": test.finished_at,
+        "restore_seconds": test.restore_seconds,
+        "rto_seconds": test.rto_seconds,
+        "within_rto": test.within_rto,
+        "counts": test.counts,
+        "smoke": test.smoke,
+        "scratch": test.scratch,
+        "error": test.error,
+    }
+
+
+def backup_json(backup: Backup, last_test: RestoreTest | None = None) -> dict[str, Any]:
+    return {
+        "id": backup.id,
+        "target": backup.target,
+        "type": backup.type,
+        "status": backup.status,
+        "started_at": backup.started_at,
+        "finished_at": backup.finished_at,
+        "duration_seconds": backup.duration_seconds,
+        "size_bytes": backup.size_bytes,
+        "sha256": backup.sha256,
+        "location": backup.location,
+        "tool_versions": backup.tool_versions,
+        "counts": backup.counts,
+        "verified": backup.verified,
+        "verified_at": backup.verified_at,
+        "error": backup.error,
+        "pruned_at": backup.pruned_at,
+        "restore_seconds": last_test.restore_seconds if last_test else None,
+        "last_restore_test": restore_test_json(last_test) if last_test else None,
+    }
+
+
+def decision_json(decision: PruneDecision) -> dict[str, Any]:
+    return {
+        "id": decision.backup_id,
+        "target": decision.target,
+        "finished_at": decision.finished_at,
+        "status": decision.status,
+        "keep": decision.keep,
+        "reasons": decision.reasons,
+    }

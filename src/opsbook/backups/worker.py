@@ -1,0 +1,44 @@
+"""The backups worker: marks backups of vanished processes failed and publishes the metrics.
+
+In a cluster only the leading node does it (both are read from and written to the store)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from opsbook.backups import service
+from opsbook.backups.metrics import backup_samples
+from opsbook.runtime import Runtime, Worker
+from opsbook.scheduler.metrics import MetricSink
+
+INTERVAL_SECONDS = 30.0
+
+
+class BackupsWorker:
+    name = "backups"
+
+    def __init__(self, runtime: Runtime, sink: MetricSink | None = None) -> None:
+        self.runtime, self.sink = runtime, sink
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.to_thread(self.tick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=INTERVAL_SECONDS)
+
+    def tick(self) -> None:
+        if not self.runtime.leadership.lead(self.runtime.db, self.runtime.clock):
+            return
+        now = self.runtime.clock.now()
+        with self.runtime.db.write() as session:
+            service.mark_stale(session, now)
+        if self.sink is not None:
+            with self.runtime.db.read() as session:
+                samples = backup_samples(session, self.runtime.config, now)
+            self.sink.write(samples)
+
+
+def backups_worker(runtime: Runtime) -> Worker | None:
+    """The backups worker, when the config has backup targets."""
+    return BackupsWorker(runtime) if runtime.config.settings.backups else None

@@ -1,0 +1,1 @@
+"""The `opsbook` command line: a thin adapter over the domain services."""

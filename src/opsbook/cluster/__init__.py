@@ -1,0 +1,1 @@
+"""Several opsbook nodes on one PostgreSQL: membership, heartbeats and leadership."""

@@ -1,0 +1,1 @@
+"""Alerts that arrive from outside opsbook (an existing Prometheus through Alertmanager)."""

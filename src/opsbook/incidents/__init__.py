@@ -1,0 +1,1 @@
+"""Incidents: severity policy, lifecycle, escalation, communication, timeline and post-mortems."""

@@ -1,0 +1,1 @@
+"""The append-only audit journal: every action that changes something, with its actor."""

@@ -1,0 +1,1 @@
+"""Runbooks: the Markdown model, its parser, what it extracts, lint and import."""

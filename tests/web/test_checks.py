@@ -98,6 +98,17 @@ def test_a_checks_history_has_its_latency(watching: Live) -> None:
     assert all(p["latency_ms"] >= 0 for p in points)
 
 
+def test_a_configured_check_that_has_not_run_yet_is_unknown(serve_with) -> None:  # type: ignore[no-untyped-def]
+    checks = [{"name": "api", "type": "tcp", "host": "127.0.0.1", "port": 9, "interval": "1h"}]
+    with serve_with({"checks": checks}) as live, live.client("viewer") as client:  # no runner
+        health = client.get("/health").json()
+        listed = client.get("/api/v1/checks").json()
+    assert {"name": "api", "status": "unknown", "critical": True} in health["checks"]
+    assert health["status"] == "degraded"
+    rows = [(c["name"], c["status"], c["last_run_at"]) for c in listed]
+    assert rows == [("api", "unknown", None)]
+
+
 def test_an_unknown_check_is_404(watching: Live) -> None:
     with watching.client("viewer") as client:
         assert client.get("/api/v1/checks/nope").status_code == 404

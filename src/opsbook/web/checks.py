@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from opsbook.checks import status as check_status
 from opsbook.checks.model import STATUS_VALUES, Status
 from opsbook.checks.tables import CheckState
+from opsbook.config.checks import CheckConfig
 from opsbook.metrics import query
 from opsbook.runtime import Runtime
 from opsbook.web import charts
@@ -113,7 +114,28 @@ def read_rows(runtime: Runtime, session: Session) -> list[CheckRow]:
                 interval_seconds=spec.interval,
             )
         )
+    seen = {row.name for row in rows}
+    rows.extend(_not_yet_run(spec) for name, spec in specs.items() if name not in seen)
     return sorted(rows, key=lambda r: (_ORDER[Status(r.status)], r.name))
+
+
+def _not_yet_run(spec: CheckConfig) -> CheckRow:
+    """A configured check the runner has not recorded yet (the server just started): unknown."""
+    return CheckRow(
+        name=spec.name,
+        type=spec.type,
+        group=spec.group,
+        critical=spec.critical,
+        status=Status.UNKNOWN.value,
+        colour=COLOUR[Status.UNKNOWN],
+        stale=False,
+        pending=False,
+        since=None,
+        last_run_at=None,
+        latency_ms=None,
+        error=None,
+        interval_seconds=spec.interval,
+    )
 
 
 @dataclass

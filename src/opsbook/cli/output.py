@@ -16,7 +16,8 @@ SCHEMA_VERSION = 1
 """Version of every `--json` document; bumped only when a field is removed or changes meaning."""
 
 console = Console(highlight=False, soft_wrap=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+"""Errors and warnings are never wrapped: a `file:line: message` stays one line for grep."""
 
 
 def _default(value: Any) -> Any:

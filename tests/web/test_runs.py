@@ -122,8 +122,11 @@ def test_start_a_run_watch_its_output_and_confirm_the_dangerous_step(page, with_
     page.locator("#clean-up form.run-form button").click()
     page.wait_for_url(f"{with_ops.url}/runs/*")
     assert page.locator("#step-2 .danger-note").inner_text().startswith("needs confirmation")
+    confirm = page.locator("#step-2 form.confirm-form button")
+    confirm.wait_for()  # the page reloads itself once the run stops to wait
+    page.wait_for_load_state()
     screenshot(page, "run-waiting")
-    page.locator("#step-2 form.confirm-form button").click()
+    confirm.click()
     page.locator('pre[data-output="2"]').get_by_text("removed").wait_for()
     page.locator("#run-badge").get_by_text("ok").wait_for()
     screenshot(page, "run-confirmed")

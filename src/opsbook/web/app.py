@@ -25,6 +25,7 @@ from opsbook.web.api import runs as runs_api
 from opsbook.web.checks import CheckBoard, CheckCollector
 from opsbook.web.health import HealthReport, store_health
 from opsbook.web.incidents_status import public_incidents
+from opsbook.web.maintenance_status import maintenance_windows
 from opsbook.web.metrics import MetricsMiddleware, ServerMetrics
 from opsbook.web.pages import apidocs, auth, checks, dashboard, respond, runbooks, runs, status
 from opsbook.web.runbooks import RunbookCatalog
@@ -99,7 +100,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runbooks = RunbookCatalog(runtime.config)
     app.state.runs = RunLauncher(runtime)
     app.state.stopping = asyncio.Event()
-    app.state.status_sources = list[StatusSource]([board.components, public_incidents])
+    app.state.status_sources = list[StatusSource](
+        [board.components, public_incidents, maintenance_windows]
+    )
     app.state.metrics = ServerMetrics(
         runtime, [CheckCollector(board), ClusterCollector(runtime.db, runtime.clock)]
     )

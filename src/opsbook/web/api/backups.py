@@ -34,14 +34,16 @@ def tasks(request: Request) -> BackupTasks:
 def list_backups(
     runtime: RuntimeDep,
     target: str | None = Query(default=None, description="Only this target's backups."),
-    all: bool = Query(default=False, description="Include backups pruned by retention."),
+    include_pruned: bool = Query(
+        default=False, alias="all", description="Include backups pruned by retention."
+    ),
 ) -> dict[str, Any]:
     """Backups newest first: status, size, checksum, verification and the last restore test
     (`restore_seconds`), as `opsbook backup list --json`."""
     if target is not None:
         service.target_config(runtime.config, target)
     with runtime.db.read() as session:
-        return {"backups": backups_json(session, target, include_pruned=all)}
+        return {"backups": backups_json(session, target, include_pruned=include_pruned)}
 
 
 @router.get("/backups/targets", openapi_extra=needs(Role.VIEWER))

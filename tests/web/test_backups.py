@@ -141,6 +141,24 @@ def test_a_damaged_backup_fails_verification_and_cannot_be_verified_again(
     assert again.status_code == 409 and "it is failed" in again.json()["error"]
 
 
+def test_verifying_an_unknown_backup_is_404(with_backup: tuple[Live, Backup]) -> None:
+    live, _ = with_backup
+    with live.client("admin") as client:
+        response = client.post("/api/v1/backups/999/restore-test")
+    assert response.status_code == 404 and "no backup #999" in response.json()["error"]
+
+
+def test_a_second_restore_test_of_a_backup_is_refused_while_the_first_runs(
+    with_backup: tuple[Live, Backup],
+) -> None:
+    live, backup = with_backup
+    with live.client("admin") as client:
+        first = client.post(f"/api/v1/backups/{backup.id}/restore-test")
+        second = client.post(f"/api/v1/backups/{backup.id}/restore-test")
+        finished_task(client, first)
+    assert second.status_code == 409 and "under way already" in second.json()["error"]
+
+
 def test_a_responder_may_not_verify_or_restore_test(with_backup: tuple[Live, Backup]) -> None:
     live, backup = with_backup
     with live.client("responder") as client:

@@ -1,5 +1,6 @@
 """Check colours follow the check's own thresholds: a confirmed failure is red even when the
-check is not critical, and the latency is judged against `max_response_time` and `timeout`."""
+check is not critical, and the latency is judged against `max_response_time` and `timeout`;
+the dashboard also colours each `thresholds:` row."""
 
 from __future__ import annotations
 
@@ -31,7 +32,16 @@ def watching(serve_with, target: Target) -> Iterator[Live]:  # type: ignore[no-u
             "critical": False,
             "group": "Website",
         }
-        with serve_with({"checks": [docs]}, factories=worker_factories()) as live:
+        thresholds = [
+            {"metric": "check_duration_seconds", "green": "< 500ms", "red": "> 2s"},
+            {"metric": "User Satisfaction Score", "green": "> 4.5"},
+        ]
+        config = {
+            "checks": [docs],
+            "thresholds": thresholds,
+            "metrics": {"flush_interval": "100ms"},
+        }
+        with serve_with(config, factories=worker_factories()) as live:
             yield live
 
 
@@ -63,3 +73,16 @@ def test_a_checks_latency_thresholds_come_from_its_config_and_colour_the_dashboa
         dashboard = browser.get("/", headers={"accept": "text/html"}).text
     row = dashboard.split('data-check="docs"', 1)[1].split("</tr>", 1)[0]
     assert 'class="latency s-green" title="degraded above 250 ms, fails at 800 ms"' in row
+
+
+def test_the_dashboard_colours_each_threshold_row_by_its_bands(watching: Live) -> None:
+    def panel() -> str:
+        with watching.sign_in("viewer") as browser:
+            page = browser.get("/", headers={"accept": "text/html"}).text
+        return page.split('id="thresholds"', 1)[1].split("</section>", 1)[0]
+
+    found = wait_for(panel, lambda text: "check=docs" in text)
+    latency = found.split('data-threshold="check_duration_seconds"', 1)[1].split("</tr>", 1)[0]
+    assert "s-green" in latency and "check=docs" in latency
+    unmeasured = found.split('data-threshold="User Satisfaction Score"', 1)[1].split("</tr>")[0]
+    assert "not measured" in unmeasured and "s-unknown" in unmeasured

@@ -1,5 +1,6 @@
 """What the pages show of scheduled jobs and backups: each job's and target's state as a word
-and a colour (green, yellow, red, unknown), and what needs attention on the dashboard."""
+and a colour (green, yellow, red, unknown), what needs attention on the dashboard, and the
+colour of each `thresholds:` row."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from opsbook.alerts.schema import threshold_json
+from opsbook.alerts.thresholds import statuses_now
 from opsbook.backups.overview import TargetOverview, target_json, target_overviews
 from opsbook.runtime import Runtime
 from opsbook.scheduler.model import RunStatus
@@ -81,3 +84,11 @@ def attention(runtime: Runtime, session: Session) -> Attention:
         if colour != "green":
             found.targets.append({**target_json(target), "state": state, "colour": colour})
     return found
+
+
+def threshold_rows(runtime: Runtime, session: Session) -> list[dict[str, Any]]:
+    """Each `thresholds:` row's colour per series now, as `opsbook alerts thresholds --json`."""
+    settings = runtime.config.settings
+    if not settings.thresholds:
+        return []
+    return [threshold_json(s) for s in statuses_now(session, settings, runtime.clock.now())]

@@ -109,6 +109,10 @@ def test_schedules_backups_and_the_status_page_during_maintenance(page, operatio
     assert "verified" in row and "passed" in row
     screenshot(page, "backups")
 
+    page.goto(f"{live.url}/")
+    assert "cert-check" in page.locator("#operations").inner_text()
+    screenshot(page, "dashboard-operations")
+
     page.click("header form.who button")  # sign out
     page.wait_for_url(f"{live.url}/login")
     page.goto(f"{live.url}/status")

@@ -122,3 +122,14 @@ def format_duration(seconds: float) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts[:2])
+
+
+def format_size(count: float | None) -> str:
+    """Bytes in a short human form: `812 B`, `4.2 KiB`, `73.4 MiB`, `1.2 GiB`; `—` for None."""
+    if count is None:
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"

@@ -93,3 +93,55 @@ def _cron_open_until(
 def open_windows(windows: list[Window], labels: dict[str, str], now: datetime) -> list[Window]:
     """The windows that hold back notifications for an alert with `labels` at `now`."""
     return [w for w in windows if w.applies_to(labels) and w.open_until(now) is not None]
+
+
+def next_occurrence(
+    window: Window, now: datetime, within: timedelta
+) -> tuple[datetime, datetime] | None:
+    """The occurrence open at `now`, else the next one that starts within `within`, as
+    (start, end) in UTC; None when there is neither."""
+    config = window.config
+    zone = ZoneInfo(config.timezone)
+    if config.start is not None and config.end is not None:
+        start, end = _aware(config.start, zone), _aware(config.end, zone)
+        found = (start.astimezone(UTC), end.astimezone(UTC)) if end > now else None
+    elif config.cron is not None and config.duration:
+        found = _next_cron(config.cron, config.duration, zone, now, within)
+    else:
+        assert config.time is not None
+        found = _next_weekly(config.days, config.time, zone, now, within)
+    if found is None or found[0] > now + within:
+        return None
+    return found
+
+
+def _next_weekly(
+    days: list[str], hours: str, zone: ZoneInfo, now: datetime, within: timedelta
+) -> tuple[datetime, datetime] | None:
+    opens, closes = _parse_hours(hours)
+    today = now.astimezone(zone).date()
+    # From yesterday (a window past midnight may still be open) to the end of `within`.
+    for offset in range(-1, within.days + 2):
+        day = today + timedelta(days=offset)
+        if WEEKDAYS[day.weekday()] not in days:
+            continue
+        end_day = day if closes > opens else day + timedelta(days=1)
+        start = datetime.combine(day, opens, tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(end_day, closes, tzinfo=zone).astimezone(UTC)
+        if end > now:
+            return start, end
+    return None
+
+
+def _next_cron(
+    expression: str, duration: float, zone: ZoneInfo, now: datetime, within: timedelta
+) -> tuple[datetime, datetime] | None:
+    length = timedelta(seconds=duration)
+    begin = (now - length - timedelta(minutes=1)).astimezone(zone)
+    for start_local in CronSim(expression, begin):
+        start = start_local.astimezone(UTC)
+        if start > now + within:
+            return None
+        if start + length > now:
+            return start, start + length
+    return None

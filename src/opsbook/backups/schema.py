@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from opsbook.backups import service
 from opsbook.backups.prune import PruneDecision
 from opsbook.backups.tables import Backup, RestoreTest
 
@@ -58,3 +61,12 @@ def decision_json(decision: PruneDecision) -> dict[str, Any]:
         "keep": decision.keep,
         "reasons": decision.reasons,
     }
+
+
+def backups_json(
+    session: Session, target: str | None = None, *, include_pruned: bool = False
+) -> list[dict[str, Any]]:
+    """Backups newest first, each with its last restore test (`opsbook backup list`, the API)."""
+    backups = service.listing(session, target, include_pruned=include_pruned)
+    tests = service.last_restore_tests(session, [b.id for b in backups])
+    return [backup_json(b, tests.get(b.id)) for b in backups]

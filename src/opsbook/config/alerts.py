@@ -154,7 +154,10 @@ class MaintenanceWindowConfig(StrictModel):
     cron: str | None = Field(default=None, description="Cron expression for when windows start.")
     duration: Duration | None = Field(default=None, description="Length of each cron window.")
     timezone: str = Field(default="UTC", description="Time zone of `time`, `cron` and naive dates.")
-    comment: str = Field(default="", description="Why notifications are held back.")
+    comment: str = Field(
+        default="",
+        description="Why notifications are held back; shown on the public status page.",
+    )
 
     @field_validator("matchers")
     @classmethod

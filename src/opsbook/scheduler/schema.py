@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from opsbook.config.schedules import ScheduleConfig
+from opsbook.scheduler import service
 from opsbook.scheduler.deadman import is_overdue, success_due
 from opsbook.scheduler.tables import JobRun, JobState
 
@@ -59,3 +63,18 @@ def job_json(
         "success_due_at": success_due(spec, baseline) if baseline and spec.enabled else None,
         "overdue": bool(baseline and is_overdue(spec, baseline, running=running, now=now)),
     }
+
+
+def jobs_json(
+    session: Session, specs: Sequence[ScheduleConfig], now: datetime
+) -> list[dict[str, Any]]:
+    """Every job of `specs` as `job_json`, in config order (`opsbook jobs list`, the API)."""
+    states = service.states(session)
+    running = service.running_jobs(session)
+    items = []
+    for spec in specs:
+        last = next(iter(service.history(session, spec.name, limit=1)), None)
+        items.append(
+            job_json(spec, states.get(spec.name), last, running=spec.name in running, now=now)
+        )
+    return items

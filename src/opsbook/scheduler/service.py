@@ -228,9 +228,17 @@ def _promote_queued(
 
 
 def start_manual(
-    session: Session, spec: ScheduleConfig, now: datetime, node_id: str, actor: str
+    session: Session,
+    spec: ScheduleConfig,
+    now: datetime,
+    node_id: str,
+    actor: str,
+    *,
+    clock: Clock | None = None,
 ) -> JobRun:
-    """A run of `spec` now, outside its schedule. Refuses while the job is running (no overlap)."""
+    """A run of `spec` now, outside its schedule. Refuses while the job is running (no overlap).
+
+    With `clock`, the start is journaled as `actor`'s (the end always is, by `finish_run`)."""
     sync_jobs(session, [spec], now)
     running = _active_run(session, spec.name, RunStatus.RUNNING)
     if running is not None:
@@ -250,6 +258,16 @@ def start_manual(
     assert run is not None  # manual runs have no fire time, so nothing can collide
     run.actor, run.node_id, run.started_at, run.heartbeat_at = actor, node_id, now, now
     session.flush()
+    if clock is not None:
+        journal.record(
+            session,
+            clock,
+            actor=actor,
+            action="job.started",
+            subject=journal.Subject("job", spec.name),
+            summary=f"job {spec.name} run #{run.id} started by hand",
+            details={"run_id": run.id},
+        )
     return run
 
 

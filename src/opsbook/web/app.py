@@ -14,19 +14,26 @@ from opsbook.runtime import Runtime
 from opsbook.web import errors
 from opsbook.web.api import accounts as accounts_api
 from opsbook.web.api import alerts as alerts_api
+from opsbook.web.api import backups as backups_api
 from opsbook.web.api import checks as checks_api
 from opsbook.web.api import cluster as cluster_api
 from opsbook.web.api import health as health_api
 from opsbook.web.api import inbox as inbox_api
 from opsbook.web.api import incidents as incidents_api
+from opsbook.web.api import jobs as jobs_api
 from opsbook.web.api import journal as journal_api
 from opsbook.web.api import runbooks as runbooks_api
 from opsbook.web.api import runs as runs_api
+from opsbook.web.backup_tasks import BackupTasks
 from opsbook.web.checks import CheckBoard, CheckCollector
 from opsbook.web.health import HealthReport, store_health
 from opsbook.web.incidents_status import public_incidents
+from opsbook.web.jobs import JobLauncher
+from opsbook.web.maintenance_status import maintenance_windows
 from opsbook.web.metrics import MetricsMiddleware, ServerMetrics
 from opsbook.web.pages import apidocs, auth, checks, dashboard, respond, runbooks, runs, status
+from opsbook.web.pages import backups as backups_pages
+from opsbook.web.pages import schedules as schedules_pages
 from opsbook.web.runbooks import RunbookCatalog
 from opsbook.web.runs import RunLauncher
 from opsbook.web.security import GuardedRoute, PrincipalCache
@@ -40,6 +47,8 @@ NAV_ITEMS = (
     ("/runs", "Runs"),
     ("/alerts", "Alerts"),
     ("/incidents", "Incidents"),
+    ("/schedules", "Schedules"),
+    ("/backups", "Backups"),
     ("/journal", "Journal"),
     ("/status", "Status"),
     ("/api/docs", "API"),
@@ -98,8 +107,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.principals = PrincipalCache()
     app.state.runbooks = RunbookCatalog(runtime.config)
     app.state.runs = RunLauncher(runtime)
+    app.state.jobs = JobLauncher(runtime)
+    app.state.backup_tasks = BackupTasks(runtime)
     app.state.stopping = asyncio.Event()
-    app.state.status_sources = list[StatusSource]([board.components, public_incidents])
+    app.state.status_sources = list[StatusSource](
+        [board.components, public_incidents, maintenance_windows]
+    )
     app.state.metrics = ServerMetrics(
         runtime, [CheckCollector(board), ClusterCollector(runtime.db, runtime.clock)]
     )
@@ -118,6 +131,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         journal_api.router,
         runbooks_api.router,
         runs_api.router,
+        jobs_api.router,
+        backups_api.router,
         auth.router,
         dashboard.router,
         status.router,
@@ -126,6 +141,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         runbooks.router,
         runs.router,
         respond.router,
+        schedules_pages.router,
+        backups_pages.router,
     ):
         app.include_router(router)
     return app

@@ -52,6 +52,19 @@ class CheckRow:
     latency_ms: float | None
     error: str | None
     interval_seconds: float
+    latency_warn_ms: float | None = None  # a slower answer is degraded (`max_response_time`)
+    latency_fail_ms: float | None = None  # a slower answer fails (`timeout`)
+
+    @property
+    def latency_colour(self) -> str:
+        """The last latency against the check's own thresholds: green, yellow or red."""
+        if self.latency_ms is None:
+            return "unknown"
+        if self.latency_fail_ms is not None and self.latency_ms >= self.latency_fail_ms:
+            return "red"
+        if self.latency_warn_ms is not None and self.latency_ms > self.latency_warn_ms:
+            return "yellow"
+        return "green"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +81,8 @@ class CheckRow:
             "latency_ms": self.latency_ms,
             "error": self.error,
             "interval_seconds": self.interval_seconds,
+            "latency_warn_ms": self.latency_warn_ms,
+            "latency_fail_ms": self.latency_fail_ms,
         }
 
 
@@ -104,7 +119,7 @@ def read_rows(runtime: Runtime, session: Session) -> list[CheckRow]:
                 group=spec.group,
                 critical=spec.critical,
                 status=status.value,
-                colour=COLOUR[status],
+                colour=colour_of(status, failing=state.failing),
                 stale=stale,
                 pending=state.failures_in_row > 0 and not state.failing,
                 since=state.status_since,
@@ -112,11 +127,31 @@ def read_rows(runtime: Runtime, session: Session) -> list[CheckRow]:
                 latency_ms=round(latency * 1000, 1) if latency is not None else None,
                 error=state.last_error,
                 interval_seconds=spec.interval,
+                **latency_thresholds(spec),
             )
         )
     seen = {row.name for row in rows}
     rows.extend(_not_yet_run(spec) for name, spec in specs.items() if name not in seen)
     return sorted(rows, key=lambda r: (_ORDER[Status(r.status)], r.name))
+
+
+def colour_of(status: Status, *, failing: bool) -> str:
+    """The band a check is in: red once a failure is confirmed (past its fail threshold, even
+    when it is not critical and so only `degraded` for the rollup), yellow past a warning
+    threshold, green when all is well, unknown without a recent result."""
+    if status == Status.DEGRADED and failing:
+        return COLOUR[Status.UNHEALTHY]
+    return COLOUR[status]
+
+
+def latency_thresholds(spec: CheckConfig) -> dict[str, float | None]:
+    """The latencies (ms) past which the check is degraded (`max_response_time`, where the
+    kind has one) or fails (`timeout`)."""
+    warn = getattr(spec, "max_response_time", None)
+    return {
+        "latency_warn_ms": warn * 1000 if warn is not None else None,
+        "latency_fail_ms": spec.timeout * 1000,
+    }
 
 
 def _not_yet_run(spec: CheckConfig) -> CheckRow:
@@ -135,6 +170,7 @@ def _not_yet_run(spec: CheckConfig) -> CheckRow:
         latency_ms=None,
         error=None,
         interval_seconds=spec.interval,
+        **latency_thresholds(spec),
     )
 
 

@@ -108,6 +108,7 @@ async def serve(
         await asyncio.wait({stopper, http_task}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         await app.state.runs.shutdown(grace)  # running steps end up marked interrupted
+        await app.state.jobs.shutdown()  # jobs run by hand end up marked interrupted
         server.should_exit = True
         await _finish(worker_task, grace, "workers")
         await _finish(http_task, grace + 1.0, "http server")

@@ -8,7 +8,7 @@ error text unless the check group publishes them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -50,6 +50,7 @@ class MaintenanceWindow:
     ends_at: datetime | None
     active: bool
     components: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass
@@ -101,7 +102,18 @@ def build_status(runtime: Runtime, sources: Sequence[StatusSource]) -> StatusPag
         title=settings.title,
         description=settings.description,
         updated_at=runtime.clock.now(),
-        components=merged.components,
+        components=under_maintenance(merged.components, merged.maintenance),
         incidents=sorted(merged.incidents, key=lambda i: i.started_at, reverse=True),
         maintenance=sorted(merged.maintenance, key=lambda m: m.starts_at),
     )
+
+
+def under_maintenance(
+    components: list[Component], windows: Sequence[MaintenanceWindow]
+) -> list[Component]:
+    """Components an open maintenance window covers show as under maintenance, whatever their
+    checks say."""
+    covered = {name for window in windows if window.active for name in window.components}
+    return [
+        replace(c, status=MAINTENANCE, detail="") if c.name in covered else c for c in components
+    ]

@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from opsbook import __version__
 from opsbook.clock import Clock
-from opsbook.units import format_duration
+from opsbook.units import format_duration, format_size
 from opsbook.web import charts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -24,6 +24,7 @@ def make_templates(clock: Clock) -> Jinja2Templates:
     env.filters["ago"] = lambda when: ago(when, clock.now())
     env.filters["stamp"] = stamp
     env.filters["duration"] = lambda seconds: format_duration(seconds) if seconds else "0s"
+    env.filters["size"] = format_size
     env.globals["version"] = __version__
     env.globals["sparkline"] = charts.sparkline
     env.globals["line_chart"] = charts.line_chart

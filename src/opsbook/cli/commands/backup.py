@@ -90,7 +90,7 @@ def list_command(
 ) -> None:
     """Backups newest first: status, size, checksum, verification and the last restore test."""
     from opsbook.backups import service
-    from opsbook.backups.schema import backup_json
+    from opsbook.backups.schema import backups_json
 
     cfg = open_config(config)
     if target is not None:
@@ -98,9 +98,7 @@ def list_command(
     db = open_database(cfg)
     try:
         with db.read() as session:
-            backups = service.listing(session, target, include_pruned=include_pruned)
-            tests = service.last_restore_tests(session, [b.id for b in backups])
-            items = [backup_json(b, tests.get(b.id)) for b in backups]
+            items = backups_json(session, target, include_pruned=include_pruned)
     finally:
         db.dispose()
     if json:

@@ -38,24 +38,13 @@ def _when(value: Any) -> str:
 @app.command("list")
 def list_command(config: ConfigOption = None, json: JsonOption = False) -> None:
     """Every configured job: schedule, next fire, last run, and whether it is overdue."""
-    from opsbook.scheduler import service
-    from opsbook.scheduler.schema import job_json
+    from opsbook.scheduler.schema import jobs_json
 
     cfg = open_config(config)
     db = open_database(cfg)
-    now = SystemClock().now()
     try:
         with db.read() as session:
-            states = service.states(session)
-            running = service.running_jobs(session)
-            items = []
-            for spec in cfg.settings.schedules:
-                last = next(iter(service.history(session, spec.name, limit=1)), None)
-                items.append(
-                    job_json(
-                        spec, states.get(spec.name), last, running=spec.name in running, now=now
-                    )
-                )
+            items = jobs_json(session, cfg.settings.schedules, SystemClock().now())
     finally:
         db.dispose()
     if json:
@@ -140,7 +129,7 @@ def run_command(
     try:
         with db.write() as session:
             run_id = service.start_manual(
-                session, spec, runtime.clock.now(), runtime.node_id, actor="cli"
+                session, spec, runtime.clock.now(), runtime.node_id, "cli", clock=runtime.clock
             ).id
         with err_console.status(f"running job {name} (run #{run_id})…"):
             outcome = asyncio.run(jobs.execute(runtime, spec, run_id))

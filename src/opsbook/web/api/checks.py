@@ -26,7 +26,10 @@ class CheckInfo(BaseModel):
     group: str
     critical: bool
     status: str = Field(description="healthy, degraded, unhealthy or unknown (no recent result)")
-    colour: str = Field(description="green, yellow, red or unknown, for dashboards")
+    colour: str = Field(
+        description="green, yellow, red or unknown: the band the check is in (red once a "
+        "failure is confirmed, even for a non-critical check whose status is degraded)"
+    )
     stale: bool
     pending: bool = Field(description="Failing but not yet confirmed by flap control.")
     since: datetime | None
@@ -34,6 +37,12 @@ class CheckInfo(BaseModel):
     latency_ms: float | None
     error: str | None
     interval_seconds: float
+    latency_warn_ms: float | None = Field(
+        default=None, description="A slower answer is degraded (`max_response_time`)."
+    )
+    latency_fail_ms: float | None = Field(
+        default=None, description="A slower answer fails (the check's `timeout`)."
+    )
 
 
 class Flip(BaseModel):

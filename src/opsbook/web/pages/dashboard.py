@@ -16,6 +16,7 @@ from opsbook.incidents.schema import incident_summary
 from opsbook.journal import service as journal
 from opsbook.web.api.incidents import context
 from opsbook.web.checks import history_window, latency_points
+from opsbook.web.operations import attention, threshold_rows
 from opsbook.web.pages import pages_router, render
 from opsbook.web.security import PrincipalDep, RuntimeDep, needs
 
@@ -43,6 +44,8 @@ def dashboard(request: Request, runtime: RuntimeDep, principal: PrincipalDep) ->
             for run in runs_service.list_runs(session, limit=20, status=status)
         ]
         nodes = cluster_service.status(session, runtime.clock.now())
+        needs_attention = attention(runtime, session)
+        thresholds = threshold_rows(runtime, session)
     names = {r.name for r in rows}
     return render(
         request,
@@ -58,6 +61,8 @@ def dashboard(request: Request, runtime: RuntimeDep, principal: PrincipalDep) ->
         open_incidents=open_incidents,
         nodes=nodes,
         this_node=runtime.node_id,
+        attention=needs_attention,
+        thresholds=thresholds,
     )
 
 

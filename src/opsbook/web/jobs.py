@@ -1,0 +1,69 @@
+"""Scheduled jobs run by hand from the server: each one a task on the server's event loop.
+
+A run is claimed in the store first (`scheduler.service.start_manual`, which refuses while the
+job runs and journals who started it), then goes through `scheduler.jobs.execute`, exactly as
+the scheduler worker runs a fire: a child process in its own group, a heartbeat, the job's
+timeout, capped and masked output, the outcome journaled. When the server stops, runs still
+going are killed and recorded as interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from opsbook.config.schedules import ScheduleConfig
+from opsbook.errors import NotFoundError
+from opsbook.runtime import Runtime
+from opsbook.scheduler import jobs, service
+from opsbook.scheduler.model import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class JobLauncher:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.tasks: dict[int, asyncio.Task[Outcome]] = {}
+
+    def spec(self, name: str) -> ScheduleConfig:
+        """The configured job `name`; NotFoundError names the known ones."""
+        specs = self.runtime.config.settings.schedules
+        found = next((spec for spec in specs if spec.name == name), None)
+        if found is None:
+            known = ", ".join(spec.name for spec in specs) or "none configured"
+            raise NotFoundError(f"unknown job {name!r} (known: {known})")
+        return found
+
+    async def run_now(self, name: str, actor: str) -> int:
+        """Start a run of job `name` for `actor`; returns the run's id once it is stored."""
+        spec = self.spec(name)
+        run_id = await asyncio.to_thread(self._claim, spec, actor)
+        task = asyncio.create_task(jobs.execute(self.runtime, spec, run_id))
+        self.tasks[run_id] = task
+        task.add_done_callback(lambda _task: self._finished(run_id))
+        return run_id
+
+    def _claim(self, spec: ScheduleConfig, actor: str) -> int:
+        runtime = self.runtime
+        with runtime.db.write() as session:
+            run = service.start_manual(
+                session, spec, runtime.clock.now(), runtime.node_id, actor, clock=runtime.clock
+            )
+            return run.id
+
+    def _finished(self, run_id: int) -> None:
+        task = self.tasks.pop(run_id, None)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("job run #%s failed to record its end", run_id, exc_info=task.exception())
+
+    async def wait_idle(self) -> None:
+        """Wait until every run started here has ended."""
+        while self.tasks:
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Kill the runs still going; each is recorded as interrupted."""
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)

@@ -68,9 +68,11 @@ def _cheap_password_hashing() -> Iterator[None]:
     passwords.LOG2_N = before
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():  # type: ignore[no-untyped-def]
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module. Playwright's sync API leaves its event loop set as
+    the thread's running loop while it lives, so a session-wide browser would break every later
+    test that calls `asyncio.run`."""
     from playwright.sync_api import sync_playwright
 
     from tests.web.browser import ARGS, CHROMIUM, require_chromium

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from opsbook.backups import service as backups
 from opsbook.backups.metrics import backup_samples
 from opsbook.backups.rules import default_rules
 from opsbook.backups.run import run_backup
@@ -61,7 +61,7 @@ def test_a_scheduled_backup_action_runs_in_its_own_process(
     assert "backup #1 of app: ok" in run.output and "verified" in run.output
 
 
-def test_backup_age_is_infinite_without_a_backup_and_measured_after_one(
+def test_backup_age_counts_from_first_seen_until_the_first_backup_and_from_it_after(
     tmp_path: Path, make_ctx: MakeContext, clock: FakeClock
 ) -> None:
     make_app_db(tmp_path)
@@ -69,11 +69,14 @@ def test_backup_age_is_infinite_without_a_backup_and_measured_after_one(
         {"name": "app", "type": "sqlite", "path": "app.db", "destination": "b", "rpo": "1h"},
         clock=clock,
     )
+    with ctx.db.write() as session:
+        backups.note_targets(session, ["app"], clock.now())
+    clock.advance(minutes=30)
     with ctx.db.read() as session:
         [age, failed, rpo] = backup_samples(session, ctx.config, clock.now())
-    assert (age.name, math.isinf(age.value), failed.value, rpo.value) == (
+    assert (age.name, age.value, failed.value, rpo.value) == (
         "backup_age_seconds",
-        True,
+        1800.0,
         0.0,
         3600.0,
     )

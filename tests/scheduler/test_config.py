@@ -49,6 +49,7 @@ def test_an_invalid_cron_is_reported_with_its_file_and_line(tmp_path: Path) -> N
         ({"timezone": "Mars/Olympus"}, "unknown time zone"),
         ({"overlap": "parallel"}, "overlap"),
         ({"command": None, "procedure": "runbooks/db.md"}, "path/to/runbook.md#anchor"),
+        ({"confirm": True}, "confirm applies to procedure jobs only"),
     ],
 )
 def test_a_bad_schedule_is_refused(change: dict[str, object], message: str) -> None:

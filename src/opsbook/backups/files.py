@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import os
 import tarfile
 import zlib
@@ -59,7 +60,7 @@ def verify(path: Path) -> None:
 def _read_all(path: Path) -> dict[str, int]:
     files = size = 0
     try:
-        with tarfile.open(path, "r:gz") as archive:
+        with gzip.open(path, "rb") as stream, tarfile.open(fileobj=stream, mode="r:") as archive:
             for member in archive:
                 if member.isfile():
                     handle = archive.extractfile(member)
@@ -67,6 +68,10 @@ def _read_all(path: Path) -> dict[str, int]:
                     while chunk := handle.read(_READ_CHUNK):
                         size += len(chunk)
                     files += 1
+            # tar stops at its end-of-archive marker; gzip checks its CRC and length only at
+            # the end of the stream, so read on to there.
+            while stream.read(_READ_CHUNK):
+                pass
     except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
         raise BackupFailure(f"archive is damaged: {exc}") from None
     return {"files": files, "bytes": size}

@@ -1,6 +1,7 @@
 """Backup metrics, computed from the catalogue (so every node computes the same).
 
-backup_age_seconds{target}       seconds since the newest good backup finished (+Inf: none)
+backup_age_seconds{target}       seconds since the newest good backup finished; before the
+                                 first one, since opsbook first saw the target
 backup_last_failed{target}       1 when the newest attempt, or the newest restore test, failed
 backup_restore_seconds{target}   measured time of the newest restore test
 backup_rpo_seconds{target}       the configured RPO, for dashboards and rules
@@ -8,7 +9,6 @@ backup_rpo_seconds{target}       the configured RPO, for dashboards and rules
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,11 +20,15 @@ from opsbook.scheduler.metrics import Sample
 
 
 def backup_samples(session: Session, config: Config, now: datetime) -> list[Sample]:
+    """The current value of every backup metric, for every configured target. Targets must
+    have been noted (`service.note_targets`); one that was not counts as first seen `now`."""
     samples: list[Sample] = []
+    seen = service.first_seen(session)
     for target in config.settings.backups:
         labels = {"target": target.name}
         good = service.newest_good(session, target.name)
-        age = (now - good.finished_at).total_seconds() if good and good.finished_at else math.inf
+        since = good.finished_at if good and good.finished_at else seen.get(target.name, now)
+        age = max(0.0, (now - since).total_seconds())
         samples.append(Sample("backup_age_seconds", labels, age, now))
         attempt = service.newest_attempt(session, target.name)
         test = service.last_restore_test_of_target(session, target.name)

@@ -65,6 +65,10 @@ def dump(config: Config, target: BackupConfig, out: Path, progress: Progress) ->
         conn.read_only = True
         snapshot = _scalar(conn, "SELECT pg_export_snapshot()")
         server = _scalar(conn, "SHOW server_version").split()[0]
+        # The row counts run beside pg_dump: one backend, no JIT, so they take one core for
+        # a moment instead of competing with the dump on several.
+        conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        conn.execute("SET LOCAL jit = off")
         argv = [
             "pg_dump",
             "--format=custom",

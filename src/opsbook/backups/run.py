@@ -40,6 +40,7 @@ def _begin(ctx: BackupContext, target: BackupConfig) -> tuple[Lease, int]:
     now = ctx.clock.now()
     with ctx.db.write() as session:
         service.mark_stale(session, now)
+        service.note_targets(session, [target.name], now)
         lease = acquire_target(session, ctx, target.name)
         backup = Backup(
             target=target.name,

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opsbook.backups.model import BackupStatus
-from opsbook.backups.tables import Backup, RestoreTest
+from opsbook.backups.tables import Backup, BackupTarget, RestoreTest
 from opsbook.config import Config
 from opsbook.config.backups import BackupConfig
 from opsbook.errors import NotFoundError
@@ -102,6 +103,26 @@ def restore_test_running(session: Session, backup_id: int) -> bool:
         ).first()
         is not None
     )
+
+
+def note_targets(session: Session, names: Sequence[str], now: datetime) -> None:
+    """Remember when each target was first seen (the RPO's baseline before a first backup)."""
+    known = set(
+        session.scalars(select(BackupTarget.name).where(BackupTarget.name.in_(list(names))))
+    )
+    for name in names:
+        if name in known:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(BackupTarget(name=name, first_seen_at=now))
+        except IntegrityError:
+            pass  # another process noted it first
+
+
+def first_seen(session: Session) -> dict[str, datetime]:
+    """When opsbook first saw each target, by name."""
+    return {t.name: t.first_seen_at for t in session.scalars(select(BackupTarget))}
 
 
 def mark_stale(session: Session, now: datetime) -> list[Backup]:

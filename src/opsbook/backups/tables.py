@@ -41,6 +41,16 @@ class Backup(Base):
     __table_args__ = (Index("ix_backups_target_id", "target", "id"),)
 
 
+class BackupTarget(Base):
+    """A configured target as opsbook first saw it: until its first good backup, its RPO
+    counts from then."""
+
+    __tablename__ = "backup_targets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_seen_at: Mapped[datetime]
+
+
 class RestoreTest(Base):
     """One restore of a backup into a scratch database (or folder), measured and checked."""
 

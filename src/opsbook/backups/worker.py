@@ -32,6 +32,9 @@ class BackupsWorker:
             return
         now = self.runtime.clock.now()
         with self.runtime.db.write() as session:
+            service.note_targets(
+                session, [t.name for t in self.runtime.config.settings.backups], now
+            )
             service.mark_stale(session, now)
         if self.sink is not None:
             with self.runtime.db.read() as session:
@@ -40,5 +43,10 @@ class BackupsWorker:
 
 
 def backups_worker(runtime: Runtime) -> Worker | None:
-    """The backups worker, when the config has backup targets."""
-    return BackupsWorker(runtime) if runtime.config.settings.backups else None
+    """The backups worker, when the config has backup targets; its metrics go to the runtime's
+    shared metrics writer, where the default rules (past RPO, failed) read them."""
+    from opsbook.metrics.worker import shared_writer
+
+    if not runtime.config.settings.backups:
+        return None
+    return BackupsWorker(runtime, sink=shared_writer(runtime))

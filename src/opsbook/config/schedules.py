@@ -65,6 +65,11 @@ class ScheduleConfig(SectionModel):
         default=600.0,
         description="How late a success may be before the job is overdue (dead man's switch).",
     )
+    confirm: bool = Field(
+        default=False,
+        description="procedure: confirm its gated steps in advance, as `opsbook run --yes` "
+        "does; without it a step that needs confirmation stops the run and the job fails.",
+    )
     enabled: bool = Field(default=True, description="Set false to keep the job but not run it.")
     env: dict[str, str] = Field(
         default_factory=dict,
@@ -99,6 +104,8 @@ class ScheduleConfig(SectionModel):
         if len(given) != 1:
             which = " and ".join(given) if given else "none"
             raise ValueError(f"give exactly one of command, procedure or action (got {which})")
+        if self.confirm and self.procedure is None:
+            raise ValueError("confirm applies to procedure jobs only")
         return self
 
     @property

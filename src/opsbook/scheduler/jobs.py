@@ -47,7 +47,8 @@ def job_argv(spec: ScheduleConfig) -> list[str]:
     if spec.action is not None:
         return [sys.executable, "-m", "opsbook.scheduler.action_child", spec.action]
     assert spec.procedure is not None
-    return [sys.executable, "-m", "opsbook.scheduler.procedure_child", spec.procedure]
+    confirm = ["--yes"] if spec.confirm else []
+    return [sys.executable, "-m", "opsbook.scheduler.procedure_child", *confirm, spec.procedure]
 
 
 def job_env(runtime: Runtime, spec: ScheduleConfig, ctx: RunContext) -> dict[str, str]:

@@ -134,7 +134,10 @@ class SchedulerWorker:
 
 
 def scheduler_worker(runtime: Runtime) -> Worker | None:
-    """The scheduler, when the config has jobs to run."""
+    """The scheduler, when the config has jobs to run; its metrics go to the runtime's shared
+    metrics writer, where the default rules (failed, overdue) read them."""
+    from opsbook.metrics.worker import shared_writer
+
     if not runtime.config.settings.schedules:
         return None
-    return SchedulerWorker(runtime)
+    return SchedulerWorker(runtime, sink=shared_writer(runtime))

@@ -14,8 +14,7 @@ import typer.core
 import typer.main
 
 from opsbook import __version__
-from opsbook.cli.output import error
-from opsbook.errors import ConfigError, InputError, NotFoundError, OpsbookError
+from opsbook.cli.quick import EXIT_OK, EXIT_PROBLEM, guarded
 
 COMMANDS = {
     "check": "check",
@@ -102,35 +101,22 @@ def _root(
     """Makes Markdown runbooks live: parse, run, watch, alert, respond, maintain and learn."""
 
 
-EXIT_OK, EXIT_PROBLEM, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def exit_code_for(exc: OpsbookError) -> int:
-    return EXIT_INPUT if isinstance(exc, InputError | NotFoundError) else EXIT_PROBLEM
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (the console script exits with it).
+    """Run the command line through Typer; returns the exit code.
 
     Commands signal their outcome with `typer.Exit(code)`; usage errors exit 2 with the usage
     line; opsbook's own errors are printed once, without a traceback.
     """
-    try:
-        app(args=argv, prog_name="opsbook")
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_PROBLEM)
-    except KeyboardInterrupt:
-        error("interrupted")
-        return EXIT_INTERRUPTED
-    except ConfigError as exc:
-        for ref, text in exc.problems:
-            error(f"{ref}: {text}" if ref else text)
-        return EXIT_INPUT
-    except OpsbookError as exc:
-        error(str(exc))
-        return exit_code_for(exc)
-    return EXIT_OK
+
+    def run() -> int:
+        try:
+            app(args=argv, prog_name="opsbook")
+        except SystemExit as exc:
+            code = exc.code
+            return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_PROBLEM)
+        return EXIT_OK
+
+    return guarded(run)
 
 
 if __name__ == "__main__":

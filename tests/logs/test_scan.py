@@ -419,3 +419,12 @@ def test_endpoints_of_any_length_fold_their_ids(
     ]
     top = report_of(write(tmp_path / "a.log", lines))["requests"]["top_endpoints"]
     assert top == [{"endpoint": f"GET {path}/:id/y/:id"[:200], "requests": 2, "errors_5xx": 0}]
+
+
+def test_a_size_too_large_for_any_response_is_malformed_not_fatal(
+    report_of: Report, tmp_path: Path
+) -> None:
+    lines = [access(size="99999999999999999999"), access(size="999999999999999999"), access()]
+    report = report_of(write(tmp_path / "a.log", lines))
+    assert (report["requests"]["total"], report["lines"]["malformed"]) == (2, 1)
+    assert report["requests"]["bytes_sent"] == 999999999999999999 + 512

@@ -1,3 +1,3 @@
-from opsbook.cli.app import main
+from opsbook.cli.quick import main
 
 raise SystemExit(main())

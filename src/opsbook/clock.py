@@ -6,7 +6,6 @@ Services take a `Clock` so tests can move time by hand. Times are timezone-aware
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,8 @@ class SystemClock:
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
+        import asyncio  # not at import: commands that never wait start faster
+
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -71,6 +72,8 @@ class FakeClock:
 
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
+        import asyncio
+
         await asyncio.sleep(0)
 
 

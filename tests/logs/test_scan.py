@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from opsbook.clock import FakeClock
@@ -364,3 +365,66 @@ def test_binary_data_without_newlines_is_cut_and_counted_not_fatal(
     report = report_of(path, block_size=1000)
     assert report["requests"]["total"] == 2
     assert report["lines"]["malformed"] >= 1
+
+
+def test_response_time_percentiles_are_exact_beyond_whole_milliseconds(
+    report_of: Report, tmp_path: Path
+) -> None:
+    times = [f"{(i % 700) / 1000:.3f}" for i in range(600)]
+    times += ["70.000", "65.536", "0.0005", "0.1234", "123.456", "3600.5"] * 20
+    lines = [access(duration=t, when=START + minutes(i / 100)) for i, t in enumerate(times)]
+    rt = report_of(write(tmp_path / "a.log", lines), fmt="nginx")["requests"]["response_time"]
+    exact = np.quantile([float(t) for t in times], [0.5, 0.95, 0.99]).tolist()
+    assert rt["count"] == len(times)
+    assert [rt["p50"], rt["p95"], rt["p99"]] == [round(q, 6) for q in exact]
+
+
+def test_attack_words_and_bytes_are_found_wherever_they_fall(
+    report_of: Report, tmp_path: Path
+) -> None:
+    """The kernel reads requests 16 bytes at a time: try every offset in three such steps."""
+    lines = []
+    for pad in range(48):
+        lines.append(access("198.51.100.1", f"GET /{'a' * pad}/ETC/passwd HTTP/1.1", 404))
+        lines.append(
+            access("198.51.100.2", f"GET /{'b' * pad}?id=1%27%20or%20%271%27%3d%271 HTTP/1.1")
+        )
+        lines.append(access("198.51.100.3", f"GET /{'c' * pad}?q=1+UNION+SELECT+2 HTTP/1.1"))
+        lines.append(access("198.51.100.4", f"GET /{'d' * pad}?q=<script> HTTP/1.1"))
+        lines.append(access("10.0.0.9", f"GET /{'e' * pad}/unions/selection HTTP/1.1"))
+    attacks = report_of(write(tmp_path / "a.log", lines))["security"]["attacks"]
+    assert attacks["path_traversal"]["count"] == 48
+    assert attacks["sql_injection"]["count"] == 96
+    assert attacks["xss"]["count"] == 48
+    assert all(ip["ip"] != "10.0.0.9" for a in attacks.values() for ip in a["top_ips"])
+
+
+def test_requests_months_apart_are_counted_per_hour(report_of: Report, tmp_path: Path) -> None:
+    far = [START, START + timedelta(days=60), START - timedelta(days=90)]
+    lines = [access(when=when + minutes(i)) for when in far for i in range(3)]
+    per_hour = report_of(write(tmp_path / "a.log", lines))["requests"]["per_hour"]
+    assert per_hour == [
+        {"hour": when.replace(minute=0).isoformat(), "requests": 3} for when in sorted(far)
+    ]
+
+
+@pytest.mark.parametrize("length", [1, 15, 16, 17, 55, 60, 61, 62, 63, 64, 65, 70, 250])
+def test_endpoints_of_any_length_fold_their_ids(
+    report_of: Report, tmp_path: Path, length: int
+) -> None:
+    path = "/" + "x" * length
+    lines = [
+        access(request=f"GET {path}/1234/y/123e4567-e89b-12d3-a456-426614174000 HTTP/1.1"),
+        access(request=f"GET {path}/99/y/00000000-0000-0000-0000-000000000000?q=/1 HTTP/1.1"),
+    ]
+    top = report_of(write(tmp_path / "a.log", lines))["requests"]["top_endpoints"]
+    assert top == [{"endpoint": f"GET {path}/:id/y/:id"[:200], "requests": 2, "errors_5xx": 0}]
+
+
+def test_a_size_too_large_for_any_response_is_malformed_not_fatal(
+    report_of: Report, tmp_path: Path
+) -> None:
+    lines = [access(size="99999999999999999999"), access(size="999999999999999999"), access()]
+    report = report_of(write(tmp_path / "a.log", lines))
+    assert (report["requests"]["total"], report["lines"]["malformed"]) == (2, 1)
+    assert report["requests"]["bytes_sent"] == 999999999999999999 + 512

@@ -1,4 +1,5 @@
-/* A string table for one block: each distinct key gets the next id (0, 1, 2, ...).
+/* String tables (each distinct key gets the next id: 0, 1, 2, ...), counts by a 64-bit key,
+ * and growable arrays, for one kernel counter.
  *
  * Keys are compared byte for byte (the hash only finds the slot), so counts kept per id are
  * exact. Memory comes from PyMem_Raw*, which may be called without the GIL.
@@ -26,20 +27,56 @@ typedef struct {
     size_t offsets_cap;
 } TABLE;
 
+/* 64 x 64 -> 128-bit multiply, folded to 64 bits (the mixing step of wyhash). */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b) {
+#ifdef __SIZEOF_INT128__
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t ha = a >> 32, la = (uint32_t)a, hb = b >> 32, lb = (uint32_t)b;
+    uint64_t hh = ha * hb, hl = ha * lb, lh = la * hb, ll = la * lb;
+    uint64_t mid = (ll >> 32) + (uint32_t)hl + (uint32_t)lh;
+    uint64_t lo = (mid << 32) | (uint32_t)ll, hi = hh + (hl >> 32) + (lh >> 32) + (mid >> 32);
+    return lo ^ hi;
+#endif
+}
+
+static inline uint64_t read64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t read32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* A 64-bit hash, 16 bytes per multiply (keys are compared in full; this only spreads them). */
 static uint64_t hash_bytes(const char *p, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xC2B2AE3D27D4EB4FULL);
-    while (n >= 8) {
-        uint64_t word;
-        memcpy(&word, p, 8);
-        h = (h ^ word) * 0xFF51AFD7ED558CCDULL;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
+    const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL;
+    uint64_t seed = 0x9E3779B97F4A7C15ULL ^ fold_mul(n ^ k0, k1);
+    uint64_t a = 0, b = 0;
+    size_t left = n;
+    if (left > 16) {
+        do {
+            seed = fold_mul(read64(p) ^ k0, read64(p + 8) ^ seed);
+            p += 16;
+            left -= 16;
+        } while (left > 16);
     }
-    uint64_t tail = 0;
-    memcpy(&tail, p, n);
-    h = (h ^ tail) * 0xC4CEB9FE1A85EC53ULL;
-    return h ^ (h >> 29);
+    if (left >= 8) {
+        a = read64(p);
+        b = read64(p + left - 8);
+    } else if (left >= 4) {
+        a = read32(p);
+        b = read32(p + left - 4);
+    } else if (left > 0) {
+        a = ((uint64_t)(unsigned char)p[0] << 16) | ((uint64_t)(unsigned char)p[left >> 1] << 8) |
+            (unsigned char)p[left - 1];
+    }
+    return fold_mul(k1 ^ n, fold_mul(a ^ k1, b ^ seed));
 }
 
 static int table_init(TABLE *t) {
@@ -111,18 +148,22 @@ static int utf8_valid(const unsigned char *p, size_t n) {
     return 1;
 }
 
-/* The id of `key`, adding it when new; -2 when memory ran out, -3 when a new key is not
- * UTF-8 (the line is then left to the Python parser, which replaces bad bytes). */
-static int32_t intern(TABLE *t, const char *key, size_t n) {
-    uint64_t h = hash_bytes(key, n);
+/* The id of the key p[:n] whose hash is h, or -1; *slot is where it would go. */
+static inline int32_t table_find(const TABLE *t, const char *key, size_t n, uint64_t h,
+                                 size_t *slot) {
     size_t j = h & t->mask;
     for (; t->slots[j].id >= 0; j = (j + 1) & t->mask) {
-        SLOT *s = &t->slots[j];
+        const SLOT *s = &t->slots[j];
         if (s->hash != h) continue;
         int64_t from = t->offsets[s->id], to = t->offsets[s->id + 1];
         if ((size_t)(to - from) == n && memcmp(t->arena + from, key, n) == 0) return s->id;
     }
-    if (!utf8_valid((const unsigned char *)key, n)) return -3;
+    *slot = j;
+    return -1;
+}
+
+/* Add a key table_find did not find (at its `slot`); its id, or -2 when memory ran out. */
+static int32_t table_add(TABLE *t, const char *key, size_t n, uint64_t h, size_t slot) {
     if (t->arena_len + n > t->arena_cap) {
         size_t cap = t->arena_cap * 2 + n;
         char *arena = PyMem_RawRealloc(t->arena, cap);
@@ -141,10 +182,21 @@ static int32_t intern(TABLE *t, const char *key, size_t n) {
     memcpy(t->arena + t->arena_len, key, n);
     t->arena_len += n;
     t->offsets[id + 1] = (int64_t)t->arena_len;
-    t->slots[j].hash = h;
-    t->slots[j].id = id;
+    t->slots[slot].hash = h;
+    t->slots[slot].id = id;
     if (t->count * 2 > t->mask + 1 && !table_grow(t)) return -2;
     return id;
+}
+
+/* The id of `key`, adding it when new; -2 when memory ran out, -3 when a new key is not
+ * UTF-8 (the line is then left to the Python parser, which replaces bad bytes). */
+static int32_t intern(TABLE *t, const char *key, size_t n) {
+    uint64_t h = hash_bytes(key, n);
+    size_t slot;
+    int32_t id = table_find(t, key, n, h, &slot);
+    if (id >= 0) return id;
+    if (!utf8_valid((const unsigned char *)key, n)) return -3;
+    return table_add(t, key, n, h, slot);
 }
 
 /* A growable array of fixed-size items. */
@@ -191,10 +243,81 @@ static PyObject *buf_bytes(const BUF *b) {
     return PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
 }
 
-/* (keys, offsets) as two bytes objects; needs the GIL. */
-static PyObject *table_result(const TABLE *t) {
-    return Py_BuildValue("(y#y#)", t->arena, (Py_ssize_t)t->arena_len, (const char *)t->offsets,
-                         (Py_ssize_t)((t->count + 1) * sizeof(int64_t)));
+
+/* Counts by a 64-bit key (open addressing; a slot whose count is 0 is empty). */
+typedef struct {
+    uint64_t key;
+    int64_t count;
+} COUNT;
+
+typedef struct {
+    COUNT *slots;
+    size_t mask, used;
+} COUNTS;
+
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+static int counts_init(COUNTS *c) {
+    c->mask = 255;
+    c->used = 0;
+    c->slots = PyMem_RawCalloc(c->mask + 1, sizeof(COUNT));
+    return c->slots != NULL;
+}
+
+static COUNT *counts_slot(COUNT *slots, size_t mask, uint64_t key) {
+    size_t j = mix64(key) & mask;
+    while (slots[j].count && slots[j].key != key) j = (j + 1) & mask;
+    return &slots[j];
+}
+
+/* Add `by` (> 0) to the count of `key`; 0 when memory ran out. */
+static int counts_add(COUNTS *c, uint64_t key, int64_t by) {
+    COUNT *slot = counts_slot(c->slots, c->mask, key);
+    if (slot->count) {
+        slot->count += by;
+        return 1;
+    }
+    slot->key = key;
+    slot->count = by;
+    if (++c->used * 2 <= c->mask + 1) return 1;
+    size_t mask = c->mask * 2 + 1;
+    COUNT *slots = PyMem_RawCalloc(mask + 1, sizeof(COUNT));
+    if (!slots) return 0;
+    for (size_t i = 0; i <= c->mask; i++) {
+        if (c->slots[i].count) *counts_slot(slots, mask, c->slots[i].key) = c->slots[i];
+    }
+    PyMem_RawFree(c->slots);
+    c->slots = slots;
+    c->mask = mask;
+    return 1;
+}
+
+/* The keys as a list of str (every key was checked to be UTF-8); needs the GIL. */
+static PyObject *table_keys(const TABLE *t) {
+    PyObject *list = PyList_New((Py_ssize_t)t->count);
+    if (!list) return NULL;
+    for (size_t i = 0; i < t->count; i++) {
+        int64_t from = t->offsets[i], to = t->offsets[i + 1];
+        PyObject *key = PyUnicode_DecodeUTF8(t->arena + from, (Py_ssize_t)(to - from), "strict");
+        if (!key) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, key);
+    }
+    return list;
+}
+
+/* Key i of a table and its length. */
+static const char *table_key(const TABLE *t, size_t i, size_t *n) {
+    *n = (size_t)(t->offsets[i + 1] - t->offsets[i]);
+    return t->arena + t->offsets[i];
 }
 
 #endif

@@ -1,5 +1,7 @@
 from typing import Any
 
+MS_SLOTS: int
+
 def start(
     micros: bool,
     suspicious_words: tuple[bytes, ...],
@@ -12,5 +14,11 @@ def start(
 def scan(counter: object, block: bytes | memoryview, /) -> dict[str, Any]:
     """Count a block of whole lines; returns the rows Python must read itself."""
 
+def merge(counter: object, other: object, /) -> None:
+    """Add everything `other` counted into `counter` (both done scanning)."""
+
 def totals(counter: object, /) -> dict[str, Any]:
     """Everything the counter counted."""
+
+def failed_logins(counter: object, login_endpoints: list[int], /) -> dict[str, int]:
+    """{IP: its 401 and 403 answers to the given endpoints (ids into totals' endpoints)}."""

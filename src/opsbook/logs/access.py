@@ -190,7 +190,10 @@ def parse_access_block(
     ok &= (after[:, 1] == 32) & ((code >= 0) & (code <= 9)).all(axis=1)
     ok &= np.isin(after[:, 5], (32, 10, 13))
     status = code[:, 0] * 100 + code[:, 1] * 10 + code[:, 2]
-    size_value, _ = parse_numbers(windows(buf, q2 + 6, NUMBER_WIDTH))
+    size_value, size_dotted = parse_numbers(windows(buf, q2 + 6, NUMBER_WIDTH))
+    dash = windows(buf, q2 + 6, 2)  # "-": no body
+    no_size = (dash[:, 0] == 45) & np.isin(dash[:, 1], (32, 10, 13))
+    ok &= (~np.isnan(size_value) & ~size_dotted) | no_size  # else the line parser decides
 
     keep = np.flatnonzero(ok)
     slow = np.flatnonzero(~ok & ~blank)

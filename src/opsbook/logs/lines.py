@@ -13,7 +13,7 @@ from opsbook.logs.signatures import FAILED_LOGIN_MESSAGE, IP_IN_TEXT, level_clas
 
 ACCESS_LINE = re.compile(
     r'^(?P<ip>\S+) \S+ (?P<user>.*?) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" '
-    r"(?P<status>\d{3}) (?P<size>\d+|-)(?P<rest>.*)$"
+    r"(?P<status>\d{3}) (?P<size>\d{1,18}(?!\d)|-)(?P<rest>.*)$"
 )
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
 _PROTOCOL = re.compile(r" HTTP/[\d.]+$")

@@ -2,10 +2,11 @@
 
 Each worker thread keeps one kernel counter per file. Per block the kernel counts everything
 itself and returns only the rows Python must read: possible attacks (checked here with the
-real signatures) and lines for the line parser. When the file is done, `finish` adds each
-counter's totals: requests, status codes, bytes, hours, response times, endpoints, and the
-denied rows, from which failed logins are found with the login-path pattern run once per
-distinct endpoint. No Polars or Arrow on this path.
+real signatures) and lines for the line parser. When the file is done, `finish` merges the
+threads' counters in the kernel and adds the result to the totals once: requests, status
+codes, bytes, hours, response times (counts per millisecond), endpoints, answers per denied
+IP, and failed logins: the 401/403 answers per (IP, endpoint), summed over the endpoints the
+login-path pattern matches (run once per distinct endpoint). No Polars or Arrow on this path.
 
 The kernel is optional: `available()` is False when opsbook was installed without a C
 compiler, and the NumPy engine is used instead.
@@ -14,15 +15,14 @@ compiler, and the NumPy engine is used instead.
 from __future__ import annotations
 
 import functools
+import math
 import struct
 import threading
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from opsbook.logs.aggregate import STATUS_CODES, Totals, note_attack
+from opsbook.logs.aggregate import MS_SLOTS, Totals, note_attack
 from opsbook.logs.readers import Chunk
 from opsbook.logs.signatures import (
     ANY_REQUEST_RE,
@@ -37,43 +37,17 @@ try:
 except ImportError:  # built without a C compiler
     _scan = None  # type: ignore[assignment]
 
-CANDIDATE = np.dtype(
-    [
-        ("time", "<i8"),
-        ("index", "<i4"),
-        ("start", "<i4"),
-        ("length", "<i4"),
-        ("request_start", "<i4"),
-        ("request_length", "<i4"),
-        ("agent_start", "<i4"),
-        ("agent_length", "<i4"),
-        ("status", "<i4"),
-        ("flags", "<i4"),
-        ("pad", "<i4"),
-    ]
-)
-DENIED = np.dtype([("ip", "<i4"), ("status", "<i4"), ("endpoint", "<i4")])
-SLOW = np.dtype([("index", "<i4"), ("start", "<i4"), ("length", "<i4")])
+CANDIDATE = struct.Struct("<q10i")
+"""A possible attack: time, line index, line start and length, request start and length,
+agent start and length, status, flags (SUSPICIOUS | SCANNER), padding."""
+SLOW = struct.Struct("<3i")
+"""A line for the line parser: its index, start and length in the block."""
 SUSPICIOUS, SCANNER = 1, 2
 
 
 def available() -> bool:
-    return _scan is not None
-
-
-@dataclass
-class Strings:
-    """One of the kernel's string tables: key i is `blob[offsets[i]:offsets[i + 1]]`."""
-
-    blob: bytes
-    offsets: bytes
-
-    def __len__(self) -> int:
-        return len(self.offsets) // 8 - 1
-
-    def key(self, index: int) -> str:
-        start, stop = struct.unpack_from("<qq", self.offsets, index * 8)
-        return self.blob[start:stop].decode("utf-8")
+    """Whether the kernel is built (and from this version of the sources)."""
+    return getattr(_scan, "MS_SLOTS", None) == MS_SLOTS
 
 
 @dataclass
@@ -91,7 +65,7 @@ class Counters:
         counter = getattr(self._local, "counter", None)
         if counter is None:
             assert _scan is not None, "the compiled log kernel is not installed"
-            limit = None if self.cutoff is None else int(np.ceil(self.cutoff))
+            limit = None if self.cutoff is None else math.ceil(self.cutoff)
             counter = _scan.start(self.micros, SUSPICIOUS_WORDS, SCANNER_WORDS, limit)
             self._local.counter = counter
             with self._lock:
@@ -99,9 +73,13 @@ class Counters:
         return counter
 
     def finish(self, totals: Totals) -> None:
-        """Add every counter's totals (call once all blocks of the file are done)."""
-        for counter in self._all:
-            add_totals(totals, _scan.totals(counter))
+        """Add the counters' totals (call once all blocks of the file are done)."""
+        if not self._all:
+            return
+        merged, *others = self._all
+        for other in others:
+            _scan.merge(merged, other)
+        add_totals(totals, merged)
 
 
 def scan_block(counters: Counters, data: Chunk) -> dict[str, Any]:
@@ -110,9 +88,9 @@ def scan_block(counters: Counters, data: Chunk) -> dict[str, Any]:
     return _scan.scan(counters.mine(), data)
 
 
-def slow_lines(rows: dict[str, Any]) -> np.ndarray[Any, np.dtype[np.void]]:
+def slow_lines(rows: dict[str, Any]) -> Iterator[tuple[int, int, int]]:
     """(index, start, length) of the lines the line parser must read."""
-    return np.frombuffer(rows["slow"], dtype=SLOW)
+    return SLOW.iter_unpack(rows["slow"])
 
 
 def add_block(totals: Totals, rows: dict[str, Any], data: Chunk, source: str) -> None:
@@ -120,7 +98,7 @@ def add_block(totals: Totals, rows: dict[str, Any], data: Chunk, source: str) ->
     totals.lines += rows["lines"]
     totals.blank += rows["blank"]
     totals.before_window += rows["before_window"]
-    for row in np.frombuffer(rows["candidates"], dtype=CANDIDATE).tolist():
+    for row in CANDIDATE.iter_unpack(rows["candidates"]):
         when, index, start, length, req_start, req_length, ag_start, ag_length, _, flags, _ = row
         text = bytes(data[req_start : req_start + req_length]).decode("utf-8", "replace")
         agent = bytes(data[ag_start : ag_start + ag_length]).decode("utf-8", "replace")
@@ -142,49 +120,29 @@ def add_block(totals: Totals, rows: dict[str, Any], data: Chunk, source: str) ->
         )
 
 
-def add_totals(totals: Totals, counted: dict[str, Any]) -> None:
-    """Add one counter's totals."""
+def add_totals(totals: Totals, counter: Any) -> None:
+    """Add a (merged) counter's totals."""
+    counted = _scan.totals(counter)
     if not counted["requests"]:
         return
     totals.requests += counted["requests"]
-    totals.status += np.frombuffer(counted["status"], dtype=np.int64)[:STATUS_CODES]
+    totals.status.update(counted["status"])
     totals.bytes_sent += counted["bytes_sent"]
     totals.first_time = min(totals.first_time, float(counted["first_time"]))
     totals.last_time = max(totals.last_time, float(counted["last_time"]))
-    durations = np.frombuffer(counted["durations"], dtype=np.float64)
-    if len(durations):
-        totals.durations.append(durations.astype(np.float32))
-    hours = np.frombuffer(counted["hours"], dtype=np.int64)
-    present = np.flatnonzero(hours)
-    totals.requests_per_hour.update(
-        dict(zip((present + counted["hour_base"]).tolist(), hours[present].tolist(), strict=True))
-    )
-    totals.requests_per_hour.update(np.frombuffer(counted["hours_outside"], np.int64).tolist())
-    endpoints = Strings(*counted["endpoints"])
-    requests = np.frombuffer(counted["endpoint_requests"], dtype=np.int64)
-    errors = np.frombuffer(counted["endpoint_errors"], dtype=np.int64)
-    for index in np.flatnonzero(requests).tolist():
-        name = endpoints.key(index)
-        totals.endpoints[name] += int(requests[index])
-        if index < len(errors) and errors[index]:
-            totals.endpoint_5xx[name] += int(errors[index])
-    _denied(totals, counted, endpoints)
+    totals.timings.add_counts(counted["per_ms"], memoryview(counted["timed_other"]).cast("d"))
+    totals.requests_per_hour.update(counted["hours"])
+    endpoints: list[str] = counted["endpoints"]
+    totals.endpoints.update(_per_key(endpoints, counted["endpoint_requests"]))
+    totals.endpoint_5xx.update(_per_key(endpoints, counted["endpoint_errors"]))
+    totals.denied.add_table(counted["ips"], counted["ip_denied"])
+    logins = [e for e in counted["auth_endpoints"] if _login(endpoints[e])]
+    totals.failed_logins.update(_scan.failed_logins(counter, logins))
 
 
-def _denied(totals: Totals, counted: dict[str, Any], endpoints: Strings) -> None:
-    rows = np.frombuffer(counted["denied"], dtype=DENIED)
-    if not len(rows):
-        return
-    ips = Strings(*counted["ips"])
-    codes = rows["status"].astype(np.int64)
-    auth = codes != 429
-    logins = [e for e in np.unique(rows["endpoint"][auth]).tolist() if _login(endpoints.key(e))]
-    failed = auth & np.isin(rows["endpoint"], logins)
-    pairs, counts = np.unique(rows["ip"].astype(np.int64) * 1000 + codes, return_counts=True)
-    for pair, n in zip(pairs.tolist(), counts.tolist(), strict=True):
-        totals.denied[(ips.key(pair // 1000), pair % 1000)] += n
-    for ip, n in Counter(rows["ip"][failed].tolist()).items():
-        totals.failed_logins[ips.key(ip)] += n
+def _per_key(keys: list[str], counts: list[int]) -> dict[str, int]:
+    """{key: count} for the non-zero counts (one per key, maybe fewer)."""
+    return {keys[i]: n for i, n in enumerate(counts) if n}
 
 
 @functools.lru_cache(maxsize=65536)

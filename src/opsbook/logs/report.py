@@ -7,8 +7,6 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from opsbook.logs.aggregate import DENIED, Totals
 from opsbook.logs.scan import ScanResult
 from opsbook.logs.signatures import BRUTE_FORCE_THRESHOLD, SIGNATURES
@@ -54,8 +52,8 @@ def _window(result: ScanResult) -> dict[str, Any]:
 
 def _requests(t: Totals) -> dict[str, Any]:
     total = t.requests
-    codes = {str(c): int(n) for c, n in enumerate(t.status.tolist()) if n}
-    classes = {f"{k}xx": int(t.status[k * 100 : k * 100 + 100].sum()) for k in range(1, 6)}
+    codes = {str(c): n for c, n in sorted(t.status.items()) if n}
+    classes = {f"{k}xx": sum(n for c, n in t.status.items() if c // 100 == k) for k in range(1, 6)}
     classes = {k: v for k, v in classes.items() if v}
     ratio_4xx = classes.get("4xx", 0) / total if total else 0.0
     ratio_5xx = classes.get("5xx", 0) / total if total else 0.0
@@ -79,13 +77,13 @@ def _requests(t: Totals) -> dict[str, Any]:
 
 
 def _quantiles(t: Totals) -> dict[str, Any] | None:
-    if not t.durations:
+    count = t.timings.count()
+    if not count:
         return None
-    values = np.concatenate(t.durations)
-    p50, p95, p99 = np.quantile(values, [0.5, 0.95, 0.99]).tolist()
+    p50, p95, p99 = t.timings.quantiles([0.5, 0.95, 0.99])
     return {
         "unit": "seconds",
-        "count": len(values),
+        "count": count,
         "p50": round(p50, 6),
         "p95": round(p95, 6),
         "p99": round(p99, 6),
@@ -93,12 +91,6 @@ def _quantiles(t: Totals) -> dict[str, Any] | None:
 
 
 def _security(t: Totals, threshold: int) -> dict[str, Any]:
-    per_ip: dict[str, dict[str, int]] = {}
-    for (ip, status), n in t.denied.items():
-        entry = per_ip.setdefault(ip, {"count": 0})
-        entry["count"] += n
-        entry[str(status)] = entry.get(str(status), 0) + n
-    top = heapq.nsmallest(TOP, per_ip.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
     logins = sorted(t.failed_logins.items(), key=lambda kv: (-kv[1], kv[0]))
     attacks = {}
     for signature in SIGNATURES:
@@ -111,14 +103,10 @@ def _security(t: Totals, threshold: int) -> dict[str, Any]:
         }
     return {
         "denied_statuses": list(DENIED),
-        "denied_total": sum(t.denied.values()),
+        "denied_total": t.denied.total(),
         "top_denied_ips": [
-            {
-                "ip": ip,
-                "count": e["count"],
-                "by_status": {k: v for k, v in e.items() if k != "count"},
-            }
-            for ip, e in top
+            {"ip": ip, "count": count, "by_status": by_status}
+            for ip, count, by_status in t.denied.top(TOP)
         ],
         "failed_logins_total": sum(t.failed_logins.values()),
         "failed_logins": [{"ip": ip, "count": n} for ip, n in logins[:TOP]],

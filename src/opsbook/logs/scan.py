@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
 from opsbook.errors import UsageError
 from opsbook.logs import native
-from opsbook.logs.aggregate import Totals, add_events, add_requests, requests_from_rows
+from opsbook.logs.aggregate import Totals, add_events, add_rows
 from opsbook.logs.lines import (
     AppEvent,
     RequestRow,
@@ -175,43 +173,56 @@ def access_block(
     With `counters` the compiled kernel counts the block (its totals are added when the file
     is done); without, the NumPy engine does.
     """
-    if counters is not None:
-        # The kernel checks the strings it keeps; lines with bad UTF-8 go to the line parser.
-        found = native.scan_block(counters, data)
-        part = Totals()
-        native.add_block(part, found, data, source)
-        lines = native.slow_lines(found)
-        slow = lines["index"].astype(np.int64)
-        starts = lines["start"].astype(np.int64)
-        ends = starts + lines["length"]
-        positions = np.arange(len(slow))
-    else:
-        from opsbook.logs.access import parse_access_block
-        from opsbook.logs.columns import padded
+    if counters is None:
+        return _numpy_block(data, source, cutoff, micros)
+    # The kernel checks the strings it keeps; lines with bad UTF-8 go to the line parser.
+    found = native.scan_block(counters, data)
+    part = Totals()
+    native.add_block(part, found, data, source)
+    rows: list[RequestRow] = []
+    for index, start, length in native.slow_lines(found):
+        _read_line(part, rows, bytes(data[start : start + length]), index, (source, micros))
+    if rows:
+        add_rows(part, rows, source, cutoff)
+    return part
 
-        data = valid_utf8(data)
-        fast = parse_access_block(padded(data), len(data), 1, integer_is_micros=micros)
-        part = Totals(lines=len(fast.ends), blank=fast.blank)
-        add_requests(part, fast.requests, source, cutoff)
-        slow, starts, ends = fast.slow, fast.starts, fast.ends
-        positions = slow
-    if len(slow):
-        rows: list[RequestRow] = []
-        for index, at in zip(slow.tolist(), positions.tolist(), strict=True):
-            text = bytes(data[starts[at] : ends[at]]).decode("utf-8", "replace")
-            row = parse_access_line(text, index + 1, integer_is_micros=micros)
-            if row is None:
-                part.note_malformed(source, index + 1, text)
-            else:
-                rows.append(row)
-        if rows:
-            add_requests(part, requests_from_rows(rows), source, cutoff)
+
+def _read_line(
+    part: Totals, rows: list[RequestRow], raw: bytes, index: int, how: tuple[str, bool]
+) -> None:
+    """A line the fast path left to the line parser: a request, or a malformed line.
+
+    `how`: the file's name and whether integer response times are microseconds."""
+    source, micros = how
+    text = raw.decode("utf-8", "replace")
+    row = parse_access_line(text, index + 1, integer_is_micros=micros)
+    if row is None:
+        part.note_malformed(source, index + 1, text)
+    else:
+        rows.append(row)
+
+
+def _numpy_block(data: Chunk, source: str, cutoff: float | None, micros: bool) -> Totals:
+    from opsbook.logs.access import parse_access_block
+    from opsbook.logs.columnar import add_requests, requests_from_rows
+    from opsbook.logs.columns import padded
+
+    data = valid_utf8(data)
+    fast = parse_access_block(padded(data), len(data), 1, integer_is_micros=micros)
+    part = Totals(lines=len(fast.ends), blank=fast.blank)
+    add_requests(part, fast.requests, source, cutoff)
+    rows: list[RequestRow] = []
+    for index in fast.slow.tolist():
+        raw = bytes(data[fast.starts[index] : fast.ends[index]])
+        _read_line(part, rows, raw, index, (source, micros))
+    if rows:
+        add_requests(part, requests_from_rows(rows), source, cutoff)
     return part
 
 
 def valid_utf8(data: Chunk) -> Chunk:
     """`data`, with bytes that are not UTF-8 replaced (U+FFFD) so string columns stay valid."""
-    if data.isascii() if isinstance(data, bytes) else np.frombuffer(data, np.uint8).max() < 128:
+    if data.isascii() if isinstance(data, bytes) else _ascii_view(data):
         return data
     raw = bytes(data)
     try:
@@ -219,6 +230,12 @@ def valid_utf8(data: Chunk) -> Chunk:
     except UnicodeDecodeError:
         return raw.decode("utf-8", "replace").encode("utf-8")
     return raw
+
+
+def _ascii_view(data: memoryview) -> bool:
+    import numpy as np
+
+    return bool(np.frombuffer(data, np.uint8).max() < 128)
 
 
 def _run_lines(job: _Scan, read: Iterator[Chunk], source: str, fmt: str, base: int) -> None:
@@ -243,6 +260,8 @@ def _run_lines(job: _Scan, read: Iterator[Chunk], source: str, fmt: str, base: i
             else:
                 events.append(parse_app_line(text, number, job.year))
         if rows:
+            from opsbook.logs.columnar import add_requests, requests_from_rows
+
             add_requests(part, requests_from_rows(rows), source, job.cutoff)
         add_events(part, events, job.cutoff)
         job.totals.merge(part, line_offset=job.totals.lines - base)

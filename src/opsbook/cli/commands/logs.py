@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opsbook.cli.options import ConfigOption, JsonOption
-from opsbook.cli.output import emit_json, err_console
+from opsbook.cli.output import emit_json
 
 if TYPE_CHECKING:
-    from opsbook.clock import Clock
-    from opsbook.logs.scan import Progress
     from opsbook.logs.service import HousekeepingRequest
 
 app = typer.Typer(help="Scan logs for errors, slow requests and attacks; rotate and clean them up.")
@@ -53,21 +49,11 @@ def scan_command(
     """Requests, status codes, error rates, response times, busiest endpoints, denied IPs,
     failed logins and brute force, attack signatures, and application ERROR/WARN per hour,
     in one pass over the files. Exit 1 when brute force or attacks were found."""
-    from opsbook.clock import SystemClock
-    from opsbook.logs.service import ScanRequest, run_scan
+    from opsbook.cli.logs_scan import scan_logs
 
-    clock = SystemClock()
-    with _progress(enabled=not json) as progress:
-        text, report = run_scan(ScanRequest(files, format, since, threshold), clock, progress)
-    if record:
-        _record(config, report, clock)
-    if json:
-        emit_json(report)
-    else:
-        typer.echo(text)
-    security = report["security"]
-    if security["brute_force"] or any(a["count"] for a in security["attacks"].values()):
-        raise typer.Exit(1)
+    code = scan_logs(files, format, since, threshold, record=record, config=config, json=json)
+    if code:
+        raise typer.Exit(code)
 
 
 PatternOption = Annotated[
@@ -153,43 +139,3 @@ def _finish_housekeeping(
         typer.echo(text)
     if data["errors"]:
         raise typer.Exit(1)
-
-
-def _record(config: Path | None, report: dict[str, Any], clock: Clock) -> None:
-    from opsbook.cli.context import open_config, open_database
-    from opsbook.logs.metrics import report_samples
-    from opsbook.maintenance.samples import write_samples
-
-    cfg = open_config(config)
-    db = open_database(cfg)
-    try:
-        with db.write() as session:
-            written = write_samples(session, report_samples(report, clock.now()))
-    finally:
-        db.dispose()
-    err_console.print(f"recorded {written} metric samples", highlight=False)
-
-
-@contextmanager
-def _progress(*, enabled: bool) -> Iterator[Progress | None]:
-    """A byte counter on stderr while a long scan runs (only on a terminal)."""
-    if not (enabled and err_console.is_terminal):
-        yield None
-        return
-    from rich.progress import DownloadColumn, SpinnerColumn, TextColumn
-    from rich.progress import Progress as Bar
-
-    bar = Bar(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        DownloadColumn(),
-        console=err_console,
-        transient=True,
-    )
-    task = bar.add_task("scanning", total=None)
-
-    def update(name: str, done: int) -> None:
-        bar.update(task, description=f"scanning {name}", completed=done)
-
-    with bar:
-        yield update

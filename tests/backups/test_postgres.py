@@ -40,6 +40,16 @@ def wait_for_child(name: str, timeout: float = 20.0) -> psutil.Process:
     raise AssertionError(f"{name} did not start")
 
 
+def _environ_once_set(process: psutil.Process, timeout: float = 10.0) -> dict[str, str]:
+    """The process's environment; /proc can show it empty for a moment around its exec."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (environ := process.environ()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return environ
+
+
 def test_a_backup_verifies_and_restore_tests_with_matching_row_counts(
     source_url: str, make_ctx: MakeContext, tmp_path: Path
 ) -> None:
@@ -162,10 +172,10 @@ def test_the_database_password_never_reaches_a_command_line(
     lock, thread, results = _blocked_backup(source_url, ctx, tmp_path)
     try:
         dump = wait_for_child("pg_dump")
+        environ = _environ_once_set(dump)
         cmdlines = []
         for proc in psutil.process_iter(["cmdline"]):
             cmdlines.append(" ".join(proc.info["cmdline"] or []))
-        environ = dump.environ()
     finally:
         lock.close()
         thread.join(30)

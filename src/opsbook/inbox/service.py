@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -25,13 +25,25 @@ _NEVER = datetime(1, 1, 2, tzinfo=UTC)  # Alertmanager writes 0001-01-01 for "no
 
 
 def receive_alertmanager(
-    session: Session, clock: Clock, payload: AlertmanagerPayload, *, actor: str
+    session: Session,
+    clock: Clock,
+    payload: AlertmanagerPayload,
+    *,
+    actor: str,
+    on_change: Callable[[ExternalAlert], object] | None = None,
 ) -> ReceiptInfo:
-    """Record every alert of a webhook payload, one row per fingerprint, and journal it."""
+    """Record every alert of a webhook payload, one row per fingerprint, and journal it.
+
+    `on_change` is called, in the same transaction, for each alert that is new or whose status
+    changed (Alertmanager repeats a firing alert on every repeat interval; that is no change).
+    """
     now = clock.now()
     firing = resolved = 0
     for alert in payload.alerts:
-        _upsert(session, alert, payload, now)
+        row, before = _upsert(session, alert, payload, now)
+        if on_change is not None and row.status != before:
+            session.flush()
+            on_change(row)
         if alert.status == "resolved":
             resolved += 1
         else:
@@ -63,13 +75,15 @@ def fingerprint(alert: AlertmanagerAlert) -> str:
 
 def _upsert(
     session: Session, alert: AlertmanagerAlert, payload: AlertmanagerPayload, now: datetime
-) -> ExternalAlert:
+) -> tuple[ExternalAlert, str | None]:
+    """The alert's row, created or updated, and its status before (None when new)."""
     key = fingerprint(alert)
     row = session.scalars(
         select(ExternalAlert).where(
             ExternalAlert.source == SOURCE, ExternalAlert.fingerprint == key
         )
     ).first()
+    before = row.status if row is not None else None
     if row is None:
         row = ExternalAlert(source=SOURCE, fingerprint=key, first_received_at=now)
         session.add(row)
@@ -86,7 +100,7 @@ def _upsert(
     row.generator_url = alert.generator_url
     row.receiver = payload.receiver[:200]
     row.last_received_at = now
-    return row
+    return row, before
 
 
 def alerts(

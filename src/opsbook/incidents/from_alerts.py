@@ -6,12 +6,18 @@ joins the open incident of the same alert group; each linked alert's transitions
 timeline; when every alert of an incident has resolved, the incident moves to monitoring (never
 to resolved or closed by itself); a new alert firing into a monitoring incident sends it back
 to investigating.
+
+Alerts that Alertmanager sends (`opsbook.inbox`) take the same path through `follow_external`
+when their status changes: an existing Prometheus opens and calms incidents as opsbook's own
+rules do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,8 +25,9 @@ from sqlalchemy.orm import Session
 from opsbook.alerts.queries import transitions_since
 from opsbook.alerts.rules import Rule
 from opsbook.alerts.tables import AlertRow, AlertTransitionRow
+from opsbook.inbox.tables import ExternalAlert
 from opsbook.incidents import service
-from opsbook.incidents.model import OPEN, EventKind, Status
+from opsbook.incidents.model import ALERT_LINKS, OPEN, EventKind, Status
 from opsbook.incidents.service import IncidentContext
 from opsbook.incidents.tables import IncidentCursorRow, IncidentLinkRow, IncidentRow
 
@@ -89,34 +96,67 @@ def _label(transition: AlertTransitionRow) -> str:
     return f"{transition.rule}{{{inner}}}" if inner else transition.rule
 
 
+@dataclass(frozen=True)
+class Firing:
+    """An alert that started firing, from either source."""
+
+    kind: str  # a member of ALERT_LINKS
+    ref: str
+    label: str
+    severity: str
+    group: str
+    title: str
+    runbook: str
+    at: datetime
+    value: float | None = None
+
+
 def _firing(
     session: Session,
     ctx: IncidentContext,
     rules: Mapping[str, RuleInfo],
     transition: AlertTransitionRow,
 ) -> int | None:
-    level = ctx.policy.map_alert_severity(str(transition.labels.get("severity", "")))
     alert = session.get(AlertRow, transition.alert_id)
-    group = f"alerts:{alert.group_key}" if alert is not None else f"alerts:{transition.rule}"
+    info = rules.get(transition.rule) or RuleInfo(title=transition.rule, runbook="")
+    firing = Firing(
+        kind="alert",
+        ref=str(transition.alert_id),
+        label=_label(transition),
+        severity=str(transition.labels.get("severity", "")),
+        group=f"alerts:{alert.group_key}" if alert is not None else f"alerts:{transition.rule}",
+        title=info.title,
+        runbook=info.runbook,
+        at=transition.at,
+        value=transition.value,
+    )
+    return _open_or_join(session, ctx, firing, data={"alert": transition.alert_id})
+
+
+def _open_or_join(
+    session: Session, ctx: IncidentContext, firing: Firing, *, data: dict[str, Any]
+) -> int | None:
     incident = session.scalars(
         select(IncidentRow)
-        .where(IncidentRow.group_key == group, IncidentRow.status.in_([s.value for s in OPEN]))
+        .where(
+            IncidentRow.group_key == firing.group, IncidentRow.status.in_([s.value for s in OPEN])
+        )
         .order_by(IncidentRow.id.desc())
         .limit(1)
     ).first()
     if incident is None:
+        level = ctx.policy.map_alert_severity(firing.severity)
         if level is None or not ctx.policy.opens_incident(level):
             return None
-        info = rules.get(transition.rule) or RuleInfo(title=transition.rule, runbook="")
         incident = service.open_incident(
             session,
             ctx,
-            title=info.title,
+            title=firing.title,
             severity=level,
             actor=ACTOR,
-            group_key=group,
-            runbook=info.runbook,
-            detected_at=transition.at,
+            group_key=firing.group,
+            runbook=firing.runbook,
+            detected_at=firing.at,
         )
     elif incident.status == Status.MONITORING.value:
         service.change_status(
@@ -125,27 +165,41 @@ def _firing(
             incident.id,
             Status.INVESTIGATING,
             actor=ACTOR,
-            message=f"{_label(transition)} fired again",
+            message=f"{firing.label} fired again",
         )
-    label = _label(transition)
-    service.link(session, ctx, incident, kind="alert", ref=str(transition.alert_id), label=label)
+    link, _ = service.link(
+        session, ctx, incident, kind=firing.kind, ref=firing.ref, label=firing.label
+    )
+    link.active = True
     service.add_event(
         session,
         ctx,
         incident,
         EventKind.ALERT,
         actor=ACTOR,
-        text=f"{label} firing"
-        + (f" (value {transition.value:g})" if transition.value is not None else ""),
-        data={"alert": transition.alert_id, "state": "firing", "value": transition.value},
+        text=f"{firing.label} firing"
+        + (f" (value {firing.value:g})" if firing.value is not None else ""),
+        data={**data, "state": "firing", "value": firing.value},
     )
     return incident.id
 
 
 def _resolved(session: Session, ctx: IncidentContext, transition: AlertTransitionRow) -> int | None:
+    return _calm(
+        session,
+        ctx,
+        kind="alert",
+        ref=str(transition.alert_id),
+        data={"alert": transition.alert_id, "value": transition.value},
+    )
+
+
+def _calm(
+    session: Session, ctx: IncidentContext, *, kind: str, ref: str, data: dict[str, Any]
+) -> int | None:
     link = session.scalars(
         select(IncidentLinkRow)
-        .where(IncidentLinkRow.kind == "alert", IncidentLinkRow.ref == str(transition.alert_id))
+        .where(IncidentLinkRow.kind == kind, IncidentLinkRow.ref == ref)
         .order_by(IncidentLinkRow.id.desc())
         .limit(1)
     ).first()
@@ -160,10 +214,12 @@ def _resolved(session: Session, ctx: IncidentContext, transition: AlertTransitio
         EventKind.ALERT,
         actor=ACTOR,
         text=f"{link.label} resolved",
-        data={"alert": transition.alert_id, "state": "resolved", "value": transition.value},
+        data={**data, "state": "resolved"},
     )
     session.flush()
-    still_firing = [x for x in service.links(session, incident.id, "alert") if x.active]
+    still_firing = [
+        x for x in service.links(session, incident.id) if x.kind in ALERT_LINKS and x.active
+    ]
     calm = incident.status in {
         Status.INVESTIGATING.value,
         Status.IDENTIFIED.value,
@@ -179,6 +235,33 @@ def _resolved(session: Session, ctx: IncidentContext, transition: AlertTransitio
             message="every linked alert has resolved",
         )
     return incident.id
+
+
+def follow_external(session: Session, ctx: IncidentContext, alert: ExternalAlert) -> int | None:
+    """Apply an Alertmanager alert whose status just changed; returns the incident touched.
+
+    Alerts of one name join one open incident, whatever their other labels; the severity label
+    maps through the policy as opsbook's own alerts do, and the runbook comes from the
+    `runbook_url` or `runbook` annotation.
+    """
+    data = {"source": alert.source, "fingerprint": alert.fingerprint}
+    if alert.status == "resolved":
+        return _calm(session, ctx, kind="external", ref=alert.fingerprint, data=data)
+    inner = ", ".join(
+        f'{k}="{v}"' for k, v in sorted(alert.labels.items()) if k not in {"alertname", "severity"}
+    )
+    annotations = alert.annotations
+    firing = Firing(
+        kind="external",
+        ref=alert.fingerprint,
+        label=f"{alert.name}{{{inner}}}" if inner else alert.name,
+        severity=alert.severity,
+        group=f"{alert.source}:{alert.name}",
+        title=f"{alert.name}: {alert.summary}" if alert.summary else alert.name,
+        runbook=str(annotations.get("runbook_url") or annotations.get("runbook") or ""),
+        at=alert.starts_at or alert.last_received_at,
+    )
+    return _open_or_join(session, ctx, firing, data=data)
 
 
 def rule_infos(rules: list[Rule]) -> dict[str, RuleInfo]:

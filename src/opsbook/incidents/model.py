@@ -28,6 +28,10 @@ _ALLOWED: dict[Status, frozenset[Status]] = {
 }
 
 
+ALERT_LINKS = ("alert", "external")
+"""Link kinds of alerts: opsbook's own (ref: alert id) and Alertmanager's (ref: fingerprint)."""
+
+
 class EventKind(StrEnum):
     """What a timeline entry records."""
 

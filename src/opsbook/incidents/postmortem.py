@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from opsbook.incidents.model import EventKind
+from opsbook.incidents.model import ALERT_LINKS, EventKind
 from opsbook.incidents.policy import Policy
 from opsbook.incidents.service import response_missed
 from opsbook.incidents.tables import ActionItemRow, IncidentEventRow, IncidentLinkRow, IncidentRow
@@ -107,7 +107,7 @@ def _timeline(events: Sequence[IncidentEventRow]) -> list[str]:
 
 
 def _alerts(links: Sequence[IncidentLinkRow]) -> list[str]:
-    alerts = [link for link in links if link.kind == "alert"]
+    alerts = [link for link in links if link.kind in ALERT_LINKS]
     if not alerts:
         return ["", "## Alerts", "", "_No alerts were linked._"]
     return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from opsbook.incidents.model import ALERT_LINKS
 from opsbook.incidents.policy import Policy
 from opsbook.incidents.service import response_missed
 from opsbook.incidents.tables import ActionItemRow, IncidentEventRow, IncidentLinkRow, IncidentRow
@@ -58,7 +59,7 @@ def incident_detail(
         "next_update_due_at": incident.next_update_due_at,
         "ladder": incident.ladder,
         "timeline": [event_json(e) for e in events],
-        "alerts": [link_json(link) for link in links if link.kind == "alert"],
+        "alerts": [link_json(link) for link in links if link.kind in ALERT_LINKS],
         "runs": [link_json(link) for link in links if link.kind == "run"],
         "action_items": [action_json(a) for a in actions],
     }
@@ -79,6 +80,7 @@ def event_json(event: IncidentEventRow) -> dict[str, Any]:
 def link_json(link: IncidentLinkRow) -> dict[str, Any]:
     return {
         "ref": link.ref,
+        "source": "alertmanager" if link.kind == "external" else "opsbook",
         "label": link.label,
         "active": link.active,
         "linked_at": link.linked_at,

@@ -3,23 +3,47 @@
 A backup is first written to a staging file; only a complete, checksummed file is given to
 `put`, which makes it appear under its final name at once (a rename on the same filesystem, or
 an upload that S3 makes visible only when it has completed). A failed or partial backup never
-takes a good one's place.
+takes a good one's place. `copy` does the same for an off-site copy, and `digest` reads a
+stored file back to prove it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from opsbook.backups.model import Progress
 from opsbook.config import Config
 from opsbook.config.backups import DestinationConfig
 from opsbook.errors import UnavailableError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+_CHUNK = 1024 * 1024
+
+
+def file_digest(path: Path, progress: Progress | None = None) -> tuple[int, str]:
+    """Size in bytes and SHA-256 (hex) of a file."""
+    with path.open("rb") as handle:
+        return _stream_digest(iter(lambda: handle.read(_CHUNK), b""), progress)
+
+
+def _stream_digest(chunks: Iterable[bytes], progress: Progress | None) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+        if progress is not None:
+            progress(size)
+    return size, digest.hexdigest()
 
 
 class Storage(Protocol):
@@ -31,7 +55,7 @@ class Storage(Protocol):
         """A folder for the file being written, from which `put` can publish it cheaply."""
         ...
 
-    def put(self, staged: Path, key: str) -> None:
+    def put(self, staged: Path, key: str, progress: Progress | None = None) -> None:
         """Publish the complete file `staged` as `key`; `staged` is gone afterwards."""
         ...
 
@@ -47,6 +71,15 @@ class Storage(Protocol):
         """Remove `key`; no error when it is already gone."""
         ...
 
+    def copy(self, source: Path, key: str, progress: Progress | None = None) -> None:
+        """Store a copy of the local file `source` as `key`, which appears only when complete;
+        `source` stays as it is."""
+        ...
+
+    def digest(self, key: str, progress: Progress | None = None) -> tuple[int, str]:
+        """Size and SHA-256 of `key` as stored, read back in full."""
+        ...
+
 
 class LocalStorage:
     def __init__(self, root: Path) -> None:
@@ -60,7 +93,7 @@ class LocalStorage:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def put(self, staged: Path, key: str) -> None:
+    def put(self, staged: Path, key: str, progress: Progress | None = None) -> None:
         final = self.root / key
         final.parent.mkdir(parents=True, exist_ok=True)
         with staged.open("rb") as handle:
@@ -77,6 +110,32 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
 
+    def copy(self, source: Path, key: str, progress: Progress | None = None) -> None:
+        final = self.root / key
+        staged = final.parent / f".{final.name}.partial"
+        try:
+            self.staging_dir(key)
+            with source.open("rb") as src, staged.open("wb") as dst:
+                written = 0
+                while chunk := src.read(_CHUNK):
+                    dst.write(chunk)
+                    written += len(chunk)
+                    if progress is not None:
+                        progress(written)
+            self.put(staged, key)
+        except OSError as exc:
+            raise UnavailableError(f"cannot copy to {final}: {exc.strerror or exc}") from None
+        finally:
+            staged.unlink(missing_ok=True)
+
+    def digest(self, key: str, progress: Progress | None = None) -> tuple[int, str]:
+        try:
+            return file_digest(self.root / key, progress)
+        except OSError as exc:
+            raise UnavailableError(
+                f"cannot read {self.root / key}: {exc.strerror or exc}"
+            ) from None
+
 
 class S3Storage:
     def __init__(self, client: S3Client, bucket: str, prefix: str, staging: Path) -> None:
@@ -92,11 +151,13 @@ class S3Storage:
         self.staging.mkdir(parents=True, exist_ok=True)
         return self.staging
 
-    def put(self, staged: Path, key: str) -> None:
+    def put(self, staged: Path, key: str, progress: Progress | None = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.upload_file(str(staged), self.bucket, self._name(key))
+            self.client.upload_file(
+                str(staged), self.bucket, self._name(key), Callback=_Transferred(progress)
+            )
             head = self.client.head_object(Bucket=self.bucket, Key=self._name(key))
         except (BotoCoreError, ClientError) as exc:
             raise UnavailableError(f"cannot upload to {self.location(key)}: {exc}") from None
@@ -122,6 +183,42 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
         except (BotoCoreError, ClientError) as exc:
             raise UnavailableError(f"cannot delete {self.location(key)}: {exc}") from None
+
+    def copy(self, source: Path, key: str, progress: Progress | None = None) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(
+                str(source), self.bucket, self._name(key), Callback=_Transferred(progress)
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise UnavailableError(f"cannot upload to {self.location(key)}: {exc}") from None
+        except OSError as exc:
+            raise UnavailableError(f"cannot read {source}: {exc.strerror or exc}") from None
+
+    def digest(self, key: str, progress: Progress | None = None) -> tuple[int, str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"]
+            with body:
+                return _stream_digest(body.iter_chunks(_CHUNK), progress)
+        except (BotoCoreError, ClientError) as exc:
+            raise UnavailableError(f"cannot read back {self.location(key)}: {exc}") from None
+
+
+class _Transferred:
+    """boto3's upload callback (called from its threads with each chunk's size) as `Progress`
+    with the bytes sent so far, called one at a time."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress, self.sent, self.lock = progress, 0, threading.Lock()
+
+    def __call__(self, amount: int) -> None:
+        with self.lock:
+            self.sent += amount
+            if self.progress is not None:
+                self.progress(self.sent)
 
 
 def open_storage(config: Config, destination: DestinationConfig) -> Storage:

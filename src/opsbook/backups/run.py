@@ -1,5 +1,5 @@
-"""Running a backup: dump to a staging file, checksum, publish, verify, copy off-site, then
-prune."""
+"""Running a backup: clear what interrupted backups left, dump to a staging file, checksum,
+publish, verify, copy off-site, then prune."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from opsbook.backups import files, postgres, service, sqlite
 from opsbook.backups.context import BackupContext, LeaseKeeper, acquire_target, load
+from opsbook.backups.leftovers import remove_leftovers
 from opsbook.backups.model import BackupStatus, DumpResult, OffsiteStatus, Progress
 from opsbook.backups.offsite import copy_new, retry_owed
 from opsbook.backups.prune import prune_target
@@ -31,6 +32,7 @@ def run_backup(ctx: BackupContext, name: str) -> Backup:
     target = service.target_config(ctx.config, name)
     lease, backup_id = _begin(ctx, target)
     try:
+        remove_leftovers(ctx, target, lease)
         backup = _dump_and_store(ctx, target, backup_id, lease)
         if backup.status == BackupStatus.OK.value:
             backup = verify_stored(ctx, target, backup_id)

@@ -5,16 +5,21 @@ A backup is first written to a staging file; only a complete, checksummed file i
 an upload that S3 makes visible only when it has completed). A failed or partial backup never
 takes a good one's place. `copy` does the same for an off-site copy, and `digest` reads a
 stored file back to prove it.
+
+A process killed meanwhile leaves its staging file (`.NAME.partial`), or in S3 an unfinished
+multipart upload; `leftovers` finds them by the backup id in their name, `discard` removes one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,6 +32,39 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 _CHUNK = 1024 * 1024
+_BACKUP_NAME = re.compile(r"^(?P<target>.+)-\d{8}T\d{6}Z-(?P<id>\d+)\.[A-Za-z0-9.]+$")
+_STAGED_NAME = re.compile(r"^\.(?P<name>.+)\.partial$")
+
+
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """A staging file or an unfinished upload of backup `backup_id`, found in a store."""
+
+    backup_id: int
+    where: str  # for people: the path, or the s3:// URL and upload id
+    path: Path | None = None
+    upload: tuple[str, str] | None = None  # (object name, upload id)
+
+
+def backup_id_in(name: str, target: str) -> int | None:
+    """The backup id in a file name `TARGET-YYYYmmddTHHMMSSZ-ID.EXT` of `target`, else None."""
+    match = _BACKUP_NAME.match(name)
+    if match is None or match["target"] != target:
+        return None
+    return int(match["id"])
+
+
+def staged_files(folder: Path, target: str) -> list[Leftover]:
+    """The `.NAME.partial` staging files of `target`'s backups in `folder`."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob(".*.partial")):
+        match = _STAGED_NAME.match(path.name)
+        backup_id = backup_id_in(match["name"], target) if match else None
+        if backup_id is not None and path.is_file():
+            found.append(Leftover(backup_id, str(path), path=path))
+    return found
 
 
 def file_digest(path: Path, progress: Progress | None = None) -> tuple[int, str]:
@@ -78,6 +116,14 @@ class Storage(Protocol):
 
     def digest(self, key: str, progress: Progress | None = None) -> tuple[int, str]:
         """Size and SHA-256 of `key` as stored, read back in full."""
+        ...
+
+    def leftovers(self, target: str) -> list[Leftover]:
+        """Staging files and unfinished uploads of `target`'s backups."""
+        ...
+
+    def discard(self, leftover: Leftover) -> None:
+        """Remove a staging file, or abort an unfinished upload."""
         ...
 
 
@@ -135,6 +181,13 @@ class LocalStorage:
             raise UnavailableError(
                 f"cannot read {self.root / key}: {exc.strerror or exc}"
             ) from None
+
+    def leftovers(self, target: str) -> list[Leftover]:
+        return staged_files(self.root / target, target)
+
+    def discard(self, leftover: Leftover) -> None:
+        if leftover.path is not None:
+            leftover.path.unlink(missing_ok=True)
 
 
 class S3Storage:
@@ -205,6 +258,44 @@ class S3Storage:
                 return _stream_digest(body.iter_chunks(_CHUNK), progress)
         except (BotoCoreError, ClientError) as exc:
             raise UnavailableError(f"cannot read back {self.location(key)}: {exc}") from None
+
+    def leftovers(self, target: str) -> list[Leftover]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found = staged_files(self.staging, target)
+        prefix = self._name(f"{target}/")
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            uploads = [u for page in pages for u in page.get("Uploads", [])]
+        except (BotoCoreError, ClientError) as exc:
+            raise UnavailableError(
+                f"cannot list unfinished uploads in s3://{self.bucket}/{prefix}: {exc}"
+            ) from None
+        for upload in uploads:
+            name, upload_id = upload.get("Key", ""), upload.get("UploadId", "")
+            backup_id = backup_id_in(name.rsplit("/", 1)[-1], target)
+            if backup_id is not None and upload_id:
+                where = f"s3://{self.bucket}/{name} (unfinished upload {upload_id})"
+                found.append(Leftover(backup_id, where, upload=(name, upload_id)))
+        return found
+
+    def discard(self, leftover: Leftover) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if leftover.path is not None:
+            leftover.path.unlink(missing_ok=True)
+        if leftover.upload is None:
+            return
+        name, upload_id = leftover.upload
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise UnavailableError(f"cannot abort {leftover.where}: {exc}") from None
+        except BotoCoreError as exc:
+            raise UnavailableError(f"cannot abort {leftover.where}: {exc}") from None
 
 
 class _Transferred:

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
+import httpx
 import psycopg
 import pytest
+from moto.server import ThreadedMotoServer
 
 from opsbook.backups.context import BackupContext
 from opsbook.clock import Clock, SystemClock
@@ -40,3 +44,72 @@ def make_ctx(sqlite_db: Database, tmp_path: Path) -> MakeContext:
         return BackupContext(config, sqlite_db, clock or SystemClock(), "test-node")
 
     return make
+
+
+S3_KEYS = {"access_key_id": "test", "secret_access_key": "test-secret-9f3a"}
+
+
+class S3Server:
+    """A real S3-compatible server (moto) on loopback that can be stopped and started again
+    on the same port, keeping its buckets: a store that goes away and comes back."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.server: ThreadedMotoServer | None = None
+
+    def start(self) -> None:
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+        self.port = self.server.get_host_and_port()[1]
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def destination(self, url: str) -> dict[str, str]:
+        """A `destination:` / `offsite:` mapping for `url` on this server."""
+        return {"url": url, "endpoint": self.endpoint, "region": "us-east-1", **S3_KEYS}
+
+    def client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=S3_KEYS["access_key_id"],
+            aws_secret_access_key=S3_KEYS["secret_access_key"],
+        )
+
+    def keys(self, bucket: str) -> list[str]:
+        listed = self.client().list_objects_v2(Bucket=bucket)
+        return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+@pytest.fixture
+def s3_server() -> Iterator[S3Server]:
+    """A moto server on loopback with the buckets `backups` and `offsite`."""
+    server = S3Server()
+    server.start()
+    httpx.post(f"{server.endpoint}/moto-api/reset").raise_for_status()  # state is per process
+    for bucket in ("backups", "offsite"):
+        server.client().create_bucket(Bucket=bucket)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.05)

@@ -31,6 +31,8 @@ def test_a_target_with_defaults_loads() -> None:
         ({"type": "mysql"}, "type"),
         ({"destination": "ftp://host/x"}, "a destination is a folder or s3://bucket/prefix"),
         ({"destination": "s3:///prefix"}, "an S3 destination names its bucket"),
+        ({"offsite": "b/"}, "offsite names the destination itself"),
+        ({"offsite": "s3:///prefix"}, "an S3 destination names its bucket"),
         ({"retention": {"keep_daily": -1}}, "keep_daily"),
         ({"retention": {"timezone": "Mars/Olympus"}}, "unknown time zone"),
         ({"rpo": "soon"}, "rpo"),
@@ -41,6 +43,18 @@ def test_a_bad_target_is_refused(change: dict[str, object], message: str) -> Non
     target = {k: v for k, v in {**POSTGRES, **change}.items() if v is not None}
     with pytest.raises(ConfigError, match=re.escape(message)):
         config_from_data({"backups": [target]})
+
+
+def test_an_offsite_store_takes_the_destination_settings() -> None:
+    offsite = {"url": "s3://far/opsbook", "endpoint": "https://s3.far", "secret_access_key": "k"}
+    [target] = config_from_data({"backups": [{**POSTGRES, "offsite": offsite}]}).settings.backups
+    assert target.offsite is not None and target.offsite.is_s3
+    assert (target.offsite.endpoint, repr(target.offsite.secret_access_key)) == (
+        "https://s3.far",
+        "SecretStr('**********')",
+    )
+    [plain] = config_from_data({"backups": [{**POSTGRES, "offsite": "/mnt/far"}]}).settings.backups
+    assert plain.offsite is not None and plain.offsite.url == "/mnt/far"
 
 
 def test_target_names_are_unique() -> None:

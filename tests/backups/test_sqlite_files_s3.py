@@ -1,18 +1,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from opsbook.backups.prune import prune
 from opsbook.backups.restore import restore_backup, restore_test
 from opsbook.backups.run import run_backup
 from opsbook.backups.verify import verify_backup
-from tests.backups.conftest import MakeContext
+from tests.backups.conftest import MakeContext, S3Server
 
 
 @pytest.fixture
@@ -25,27 +22,6 @@ def app_db(tmp_path: Path) -> Path:
         conn.execute("INSERT INTO tags VALUES ('a'), ('b')")
     conn.close()
     return path
-
-
-@pytest.fixture
-def s3() -> Iterator[str]:
-    """A real S3-compatible server (moto) on loopback; yields its endpoint with a bucket."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test-secret",
-    )
-    client.create_bucket(Bucket="backups")
-    try:
-        yield endpoint
-    finally:
-        server.stop()
 
 
 def test_a_sqlite_backup_verifies_restore_tests_and_restores(
@@ -97,15 +73,9 @@ def test_a_files_backup_leaves_out_excluded_paths_and_restores(
 
 
 def test_backups_go_to_s3_compatible_storage_and_come_back(
-    app_db: Path, make_ctx: MakeContext, s3: str, tmp_path: Path
+    app_db: Path, make_ctx: MakeContext, s3_server: S3Server, tmp_path: Path
 ) -> None:
-    destination = {
-        "url": "s3://backups/opsbook",
-        "endpoint": s3,
-        "region": "us-east-1",
-        "access_key_id": "test",
-        "secret_access_key": "test-secret",
-    }
+    destination = s3_server.destination("s3://backups/opsbook")
     target = {
         "name": "app",
         "type": "sqlite",
@@ -119,15 +89,7 @@ def test_backups_go_to_s3_compatible_storage_and_come_back(
     assert (first.location or "").startswith("s3://backups/opsbook/app/app-")
     assert restore_test(ctx, str(first.id)).status == "passed"
     second = run_backup(ctx, "app")  # retention keeps one: the first goes
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test-secret",
-    )
-    keys = [o["Key"] for o in client.list_objects_v2(Bucket="backups").get("Contents", [])]
-    assert keys == [f"opsbook/{second.key}"]
+    assert s3_server.keys("backups") == [f"opsbook/{second.key}"]
     assert not list((tmp_path / ".opsbook" / "backup-staging").iterdir())
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from opsbook.backups.context import BackupContext, file_digest
+from opsbook.backups.context import BackupContext
 from opsbook.backups.run import run_backup
+from opsbook.backups.storage import file_digest
 from opsbook.backups.tables import Backup
 from opsbook.backups.verify import verify_backup
 from tests.backups.conftest import MakeContext

@@ -1,6 +1,7 @@
 """Built-in actions for runbooks and schedules: `backup TARGET`, `backup verify ID|TARGET`,
 `backup restore-test ID|TARGET`, `backup prune [TARGET] [--dry-run]`,
-`backup restore ID|TARGET --to URL` (dangerous: needs confirmation)."""
+`backup offsite ID|TARGET`, `backup restore ID|TARGET --to URL` (dangerous: needs
+confirmation)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from collections.abc import Callable, Iterator
 from opsbook.actions import Action, ActionContext, ActionRegistry, ActionResult
 from opsbook.backups import schema
 from opsbook.backups.context import BackupContext
-from opsbook.backups.model import BackupStatus
+from opsbook.backups.model import BackupStatus, OffsiteStatus
+from opsbook.backups.offsite import copy_ref
 from opsbook.backups.prune import prune
 from opsbook.backups.restore import restore_backup, restore_test
 from opsbook.backups.run import run_backup
@@ -78,6 +80,18 @@ def _restore_test(args: list[str], ctx: ActionContext) -> ActionResult:
     )
 
 
+def _offsite(args: list[str], ctx: ActionContext) -> ActionResult:
+    ref = _one(args, "backup offsite ID|TARGET")
+    with backup_context(ctx) as bctx:
+        backups = copy_ref(bctx, ref)
+    failed = [b for b in backups if b.offsite_status != OffsiteStatus.OK.value]
+    text = f"{len(backups) - len(failed)} off-site copy(ies) made and read back"
+    text += "".join(f"; #{b.id} failed: {b.offsite_error}" for b in failed)
+    return ActionResult(
+        ok=not failed, output=text, data={"backups": [schema.backup_json(b) for b in backups]}
+    )
+
+
 def _prune(args: list[str], ctx: ActionContext) -> ActionResult:
     dry_run = "--dry-run" in args or ctx.dry_run
     rest = [a for a in args if a != "--dry-run"]
@@ -112,6 +126,7 @@ ACTIONS: list[tuple[str, Callable[[list[str], ActionContext], ActionResult], str
     ("backup run", _run, "Back up a target, verify it and prune old backups", False),
     ("backup verify", _verify, "Check a backup's checksum and read it back", False),
     ("backup restore-test", _restore_test, "Restore a backup into scratch and check it", False),
+    ("backup offsite", _offsite, "Copy backups off-site now and read the copies back", False),
     ("backup prune", _prune, "Delete backups the retention policy does not keep", False),
     ("backup restore", _restore, "Restore a backup to a new database or folder", True),
 ]

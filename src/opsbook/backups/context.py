@@ -8,10 +8,10 @@ runs. Backups and prunes of one target hold the `backup:<target>` lease.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ from opsbook.storage import Database, coordination
 from opsbook.storage.coordination import Lease
 
 LEASE_TTL_SECONDS = 120.0
-_HASH_CHUNK = 1024 * 1024
+HEARTBEAT_SECONDS = 20.0
+"""Long work renews the target's lease (and a running backup its row's heartbeat) this often."""
 
 
 @dataclass
@@ -61,16 +62,50 @@ class BackupContext:
         )
 
 
+def lease_name(target: str) -> str:
+    return f"backup:{target}"
+
+
 def acquire_target(session: Session, ctx: BackupContext, name: str) -> Lease:
     now = ctx.clock.now()
     lease = coordination.acquire(
-        session, f"backup:{name}", f"{ctx.node_id}:{id(ctx)}", LEASE_TTL_SECONDS, now
+        session, lease_name(name), f"{ctx.node_id}:{id(ctx)}", LEASE_TTL_SECONDS, now
     )
     if lease is None:
-        holder = coordination.current_holder(session, f"backup:{name}", now)
+        holder = coordination.current_holder(session, lease_name(name), now)
         who = holder.holder if holder else "another process"
         raise ConflictError(f"a backup or prune of {name!r} is already running ({who})")
     return lease
+
+
+class LeaseKeeper:
+    """A progress callback that renews the target's lease every `HEARTBEAT_SECONDS` (calling
+    `on_renew` in the same transaction) and stops the work when the lease was lost."""
+
+    def __init__(
+        self,
+        ctx: BackupContext,
+        lease: Lease,
+        on_renew: Callable[[Session, datetime], None] | None = None,
+    ) -> None:
+        self.ctx, self.lease, self.on_renew = ctx, lease, on_renew
+        self.last = ctx.clock.monotonic()
+
+    def __call__(self, written: int) -> None:
+        if self.ctx.progress is not None:
+            self.ctx.progress(written)
+        if self.ctx.clock.monotonic() - self.last < HEARTBEAT_SECONDS:
+            return
+        self.last = self.ctx.clock.monotonic()
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as session:
+            renewed = coordination.acquire(
+                session, self.lease.name, self.lease.holder, LEASE_TTL_SECONDS, now
+            )
+            if renewed is None or renewed.token != self.lease.token:
+                raise BackupFailure("lost the backup lease (this process was paused too long)")
+            if self.on_renew is not None:
+                self.on_renew(session, now)
 
 
 def load(ctx: BackupContext, backup_id: int) -> Backup:
@@ -78,17 +113,6 @@ def load(ctx: BackupContext, backup_id: int) -> Backup:
         backup = session.get(Backup, backup_id)
         assert backup is not None
         return backup
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size in bytes and SHA-256 (hex) of a file."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 @contextlib.contextmanager

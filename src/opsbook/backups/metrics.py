@@ -5,6 +5,8 @@ backup_age_seconds{target}       seconds since the newest good backup finished; 
 backup_last_failed{target}       1 when the newest attempt, or the newest restore test, failed
 backup_restore_seconds{target}   measured time of the newest restore test
 backup_rpo_seconds{target}       the configured RPO, for dashboards and rules
+backup_offsite_failed{target}    with `offsite`: 1 while a good backup's off-site copy has
+                                 failed and no retry has succeeded yet
 """
 
 from __future__ import annotations
@@ -39,4 +41,7 @@ def backup_samples(session: Session, config: Config, now: datetime) -> list[Samp
         if test is not None and test.restore_seconds is not None:
             samples.append(Sample("backup_restore_seconds", labels, test.restore_seconds, now))
         samples.append(Sample("backup_rpo_seconds", labels, target.rpo, now))
+        if target.offsite is not None:
+            offsite = 1.0 if service.offsite_failed(session, target.name) else 0.0
+            samples.append(Sample("backup_offsite_failed", labels, offsite, now))
     return samples

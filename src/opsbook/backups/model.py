@@ -19,6 +19,15 @@ class BackupStatus(StrEnum):
     FAILED = "failed"  # the dump, upload, verification or a restore test failed
 
 
+class OffsiteStatus(StrEnum):
+    """The state of a backup's off-site copy (None on the row: no copy was asked for)."""
+
+    PENDING = "pending"  # to be uploaded: not tried yet, or its upload was interrupted
+    OK = "ok"  # uploaded, and its size and SHA-256 read back equal the backup's
+    FAILED = "failed"  # the last upload or its check failed; the next run tries again
+    PRUNED = "pruned"  # deleted by retention (or never made, when its backup went first)
+
+
 class BackupFailure(OpsbookError):
     """A backup, verification or restore did not succeed; the message says why and where."""
 

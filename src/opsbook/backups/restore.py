@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 
 from opsbook.backups import files, postgres, service, sqlite
-from opsbook.backups.context import BackupContext, fetched, file_digest, require_usable
+from opsbook.backups.context import BackupContext, fetched, require_usable
 from opsbook.backups.model import BackupFailure, BackupStatus, RestoreCheck
-from opsbook.backups.storage import scratch_dir
+from opsbook.backups.storage import file_digest, scratch_dir
 from opsbook.backups.tables import Backup, RestoreTest
 from opsbook.config.backups import BackupConfig
 from opsbook.errors import OpsbookError

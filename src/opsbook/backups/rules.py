@@ -9,8 +9,8 @@ from opsbook.units import format_duration
 
 
 def default_rules(config: Config) -> list[dict[str, Any]]:
-    """Per target: past its RPO, a failed backup or restore test, and (with an RTO) a slow
-    restore."""
+    """Per target: past its RPO, a failed backup or restore test, (with an RTO) a slow
+    restore, and (with an off-site store) a failed off-site copy."""
     rules: list[dict[str, Any]] = []
     for target in config.settings.backups:
         name = target.name
@@ -46,6 +46,19 @@ def default_rules(config: Config) -> list[dict[str, Any]]:
                     "severity": "warning",
                     "message": f"Restoring {name} took longer than its RTO of "
                     f"{format_duration(target.rto)}",
+                    "labels": labels,
+                }
+            )
+        if target.offsite is not None:
+            rules.append(
+                {
+                    "name": f"backup_offsite_failed_{name}",
+                    "expr": f'backup_offsite_failed{{target="{name}"}} == 1',
+                    "for": "0s",
+                    "severity": "warning",
+                    "message": f"A backup of {name} could not be copied off-site to "
+                    f"{target.offsite.url}; it is kept locally and the next backup retries "
+                    f"(opsbook backup list --target {name})",
                     "labels": labels,
                 }
             )

@@ -1,13 +1,20 @@
-"""Running a backup: dump to a staging file, checksum, publish, verify, then prune."""
+"""Running a backup: clear what interrupted backups left, dump to a staging file, checksum,
+publish, verify, copy off-site, then prune."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from opsbook.backups import context, files, postgres, service, sqlite
-from opsbook.backups.context import BackupContext, acquire_target, file_digest, load
-from opsbook.backups.model import BackupFailure, BackupStatus, DumpResult, Progress
+from sqlalchemy.orm import Session
+
+from opsbook.backups import files, postgres, service, sqlite
+from opsbook.backups.context import BackupContext, LeaseKeeper, acquire_target, load
+from opsbook.backups.leftovers import remove_leftovers
+from opsbook.backups.model import BackupStatus, DumpResult, OffsiteStatus, Progress
+from opsbook.backups.offsite import copy_new, retry_owed
 from opsbook.backups.prune import prune_target
+from opsbook.backups.storage import file_digest
 from opsbook.backups.tables import Backup
 from opsbook.backups.verify import verify_stored
 from opsbook.config.backups import BackupConfig
@@ -15,21 +22,25 @@ from opsbook.errors import OpsbookError
 from opsbook.storage import coordination
 from opsbook.storage.coordination import Lease
 
-HEARTBEAT_SECONDS = 20.0
 _EXTENSIONS = {"postgres": postgres.EXTENSION, "sqlite": sqlite.EXTENSION, "files": files.EXTENSION}
 
 
 def run_backup(ctx: BackupContext, name: str) -> Backup:
-    """Back up target `name`, verify it, and prune its old backups. Returns the row; a failed
-    backup comes back with status `failed` and its error, the previous good one untouched."""
+    """Back up target `name`, verify it, copy it off-site, and prune its old backups. Returns
+    the row; a failed backup comes back with status `failed` and its error, the previous good
+    one untouched. A failed off-site copy leaves the backup good (`offsite_status: failed`)."""
     target = service.target_config(ctx.config, name)
     lease, backup_id = _begin(ctx, target)
     try:
+        remove_leftovers(ctx, target, lease)
         backup = _dump_and_store(ctx, target, backup_id, lease)
         if backup.status == BackupStatus.OK.value:
             backup = verify_stored(ctx, target, backup_id)
-            if backup.status == BackupStatus.OK.value:
-                prune_target(ctx, target, dry_run=False)
+        if backup.status == BackupStatus.OK.value:
+            backup = copy_new(ctx, target, backup, lease)
+            prune_target(ctx, target, dry_run=False)
+        if backup.offsite_status != OffsiteStatus.FAILED.value:
+            retry_owed(ctx, target, lease)  # after the prune: no copy of a backup it deletes
         return backup
     finally:
         with ctx.db.write() as session:
@@ -70,9 +81,10 @@ def _dump_and_store(
     staged = storage.staging_dir(key) / f".{Path(key).name}.partial"
     began = ctx.clock.monotonic()
     try:
-        result = _dump(ctx, target, staged, _Heartbeat(ctx, backup_id, lease))
+        heartbeat = _heartbeat(ctx, backup_id, lease)
+        result = _dump(ctx, target, staged, heartbeat)
         size, digest = file_digest(staged)
-        storage.put(staged, key)
+        storage.put(staged, key, heartbeat)
     except BaseException as exc:
         staged.unlink(missing_ok=True)
         _fail(ctx, backup_id, _reason(exc), ctx.clock.monotonic() - began)
@@ -107,29 +119,15 @@ def _dump(ctx: BackupContext, target: BackupConfig, out: Path, progress: Progres
     return files.dump(ctx.config, target, out, progress)
 
 
-class _Heartbeat:
-    """Progress callback that renews the lease and the row's heartbeat every so often."""
+def _heartbeat(ctx: BackupContext, backup_id: int, lease: Lease) -> LeaseKeeper:
+    """Renews the lease and the running row's heartbeat while the dump goes on."""
 
-    def __init__(self, ctx: BackupContext, backup_id: int, lease: Lease) -> None:
-        self.ctx, self.backup_id, self.lease = ctx, backup_id, lease
-        self.last = ctx.clock.monotonic()
+    def beat(session: Session, now: datetime) -> None:
+        backup = session.get(Backup, backup_id)
+        if backup is not None:
+            backup.heartbeat_at = now
 
-    def __call__(self, written: int) -> None:
-        if self.ctx.progress is not None:
-            self.ctx.progress(written)
-        if self.ctx.clock.monotonic() - self.last < HEARTBEAT_SECONDS:
-            return
-        self.last = self.ctx.clock.monotonic()
-        now = self.ctx.clock.now()
-        with self.ctx.db.write() as session:
-            renewed = coordination.acquire(
-                session, self.lease.name, self.lease.holder, context.LEASE_TTL_SECONDS, now
-            )
-            if renewed is None or renewed.token != self.lease.token:
-                raise BackupFailure("lost the backup lease (this process was paused too long)")
-            backup = session.get(Backup, self.backup_id)
-            if backup is not None:
-                backup.heartbeat_at = now
+    return LeaseKeeper(ctx, lease, beat)
 
 
 def _fail(ctx: BackupContext, backup_id: int, reason: str, seconds: float) -> None:

@@ -47,8 +47,22 @@ def backup_json(backup: Backup, last_test: RestoreTest | None = None) -> dict[st
         "verified_at": backup.verified_at,
         "error": backup.error,
         "pruned_at": backup.pruned_at,
+        "offsite": offsite_json(backup),
         "restore_seconds": last_test.restore_seconds if last_test else None,
         "last_restore_test": restore_test_json(last_test) if last_test else None,
+    }
+
+
+def offsite_json(backup: Backup) -> dict[str, Any] | None:
+    """The off-site copy's state; None when none was asked for."""
+    if backup.offsite_status is None:
+        return None
+    return {
+        "status": backup.offsite_status,
+        "location": backup.offsite_location,
+        "verified_at": backup.offsite_verified_at,
+        "attempts": backup.offsite_attempts,
+        "error": backup.offsite_error,
     }
 
 
@@ -58,6 +72,7 @@ def decision_json(decision: PruneDecision) -> dict[str, Any]:
         "target": decision.target,
         "finished_at": decision.finished_at,
         "status": decision.status,
+        "copy": decision.copy,
         "keep": decision.keep,
         "reasons": decision.reasons,
     }

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from opsbook.backups.model import BackupStatus
+from opsbook.backups.model import BackupStatus, OffsiteStatus
 from opsbook.backups.tables import Backup, BackupTarget, RestoreTest
 from opsbook.config import Config
 from opsbook.config.backups import BackupConfig
@@ -73,6 +73,40 @@ def listing(
     if not include_pruned:
         query = query.where(Backup.pruned_at.is_(None))
     return list(session.scalars(query))
+
+
+def offsite_copies(session: Session, target: str) -> list[Backup]:
+    """Finished backups of `target` with an off-site copy made or owed, pruned ones too (a
+    copy may outlive its backup), newest first."""
+    live = (OffsiteStatus.PENDING.value, OffsiteStatus.OK.value, OffsiteStatus.FAILED.value)
+    return list(
+        session.scalars(
+            select(Backup)
+            .where(
+                Backup.target == target,
+                Backup.status != BackupStatus.RUNNING.value,
+                Backup.offsite_status.in_(live),
+            )
+            .order_by(Backup.id.desc())
+        )
+    )
+
+
+def offsite_failed(session: Session, target: str) -> bool:
+    """Whether a good, kept backup of `target` has an off-site copy that failed."""
+    return (
+        session.scalars(
+            select(Backup.id)
+            .where(
+                Backup.target == target,
+                Backup.status == BackupStatus.OK.value,
+                Backup.pruned_at.is_(None),
+                Backup.offsite_status == OffsiteStatus.FAILED.value,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def last_restore_tests(session: Session, backup_ids: Sequence[int]) -> dict[int, RestoreTest]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opsbook.storage.base import Base, BigId
@@ -35,6 +35,12 @@ class Backup(Base):
     verified_at: Mapped[datetime | None]
     verify_error: Mapped[str] = mapped_column(Text, default="")
     pruned_at: Mapped[datetime | None]  # its file was deleted by retention
+    # The off-site copy: None when none was asked for; see model.OffsiteStatus.
+    offsite_status: Mapped[str | None] = mapped_column(String(20))
+    offsite_location: Mapped[str | None] = mapped_column(Text)  # path or s3:// URL of the copy
+    offsite_verified_at: Mapped[datetime | None]  # when its size and SHA-256 were read back
+    offsite_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    offsite_error: Mapped[str] = mapped_column(Text, default="")  # why the last attempt failed
     node_id: Mapped[str] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(200))
 

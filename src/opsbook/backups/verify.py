@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from opsbook.backups import files, postgres, service, sqlite
-from opsbook.backups.context import BackupContext, fetched, file_digest, load, require_usable
+from opsbook.backups.context import BackupContext, fetched, load, require_usable
 from opsbook.backups.model import BackupStatus
+from opsbook.backups.storage import file_digest
 from opsbook.backups.tables import Backup
 from opsbook.config.backups import BackupConfig
 from opsbook.errors import OpsbookError

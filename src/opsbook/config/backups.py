@@ -5,6 +5,7 @@ backups:
     type: postgres
     url: postgresql://app:${DB_PASSWORD}@db.internal:5432/app   # or a `connections:` name
     destination: /var/backups/opsbook                            # or s3://bucket/prefix
+    offsite: s3://acme-backups/opsbook                           # a verified copy of each backup
     retention: {keep_last: 3, keep_daily: 7, keep_weekly: 4, keep_monthly: 6}
     rpo: 1h
     rto: 4h
@@ -51,6 +52,9 @@ class DestinationConfig(SectionModel):
         if "://" in value and not value.startswith(("s3://", "file://")):
             raise ValueError(f"a destination is a folder or s3://bucket/prefix, not {value!r}")
         return value
+
+    def same_place(self, other: DestinationConfig) -> bool:
+        return (self.url.rstrip("/"), self.endpoint) == (other.url.rstrip("/"), other.endpoint)
 
 
 class RetentionConfig(SectionModel):
@@ -103,8 +107,14 @@ class BackupConfig(SectionModel):
     destination: DestinationConfig = Field(
         description="Where backups are kept: a folder, or {url: s3://..., endpoint, ...}."
     )
+    offsite: DestinationConfig | None = Field(
+        default=None,
+        description="Where a copy of every verified backup is uploaded and verified: a folder, "
+        "or {url: s3://..., endpoint, ...} as for `destination`.",
+    )
     retention: RetentionConfig = Field(
-        default_factory=RetentionConfig, description="What `backup prune` keeps."
+        default_factory=RetentionConfig,
+        description="What `backup prune` keeps, of the backups and of their off-site copies.",
     )
     rpo: Duration = Field(
         default=86400.0,
@@ -133,7 +143,7 @@ class BackupConfig(SectionModel):
         default=2, ge=1, le=64, description="postgres: parallel pg_restore jobs."
     )
 
-    @field_validator("destination", mode="before")
+    @field_validator("destination", "offsite", mode="before")
     @classmethod
     def _destination_shorthand(cls, value: object) -> object:
         return {"url": value} if isinstance(value, str) else value
@@ -148,6 +158,8 @@ class BackupConfig(SectionModel):
             raise ValueError("smoke_queries apply to databases, not to a files backup")
         if self.exclude and self.type != "files":
             raise ValueError("exclude applies to files backups only")
+        if self.offsite is not None and self.offsite.same_place(self.destination):
+            raise ValueError("offsite names the destination itself; give another place")
         return self
 
 

@@ -1,4 +1,4 @@
-"""`opsbook backup`: run, list, verify, restore-test, restore and prune backups."""
+"""`opsbook backup`: run, list, verify, restore-test, restore, copy off-site and prune backups."""
 
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ def run_command(
             f"backup #{backup.id} of {name}: {_size(backup.size_bytes)} in "
             f"{backup.duration_seconds or 0:.1f}s, verified, at {escape(backup.location or '')}"
         )
+        _print_offsite(backup)
     else:
         console.print(f"[red]backup #{backup.id} of {name} failed:[/] {escape(backup.error)}")
     if backup.status != "ok":
@@ -104,9 +105,20 @@ def list_command(
     if json:
         emit_json({"backups": items})
         return
-    table = Table("id", "target", "finished", "status", "size", "verified", "restore test", "error")
+    table = Table(
+        "id",
+        "target",
+        "finished",
+        "status",
+        "size",
+        "verified",
+        "off-site",
+        "restore test",
+        "error",
+    )
     for item in items:
         test = item["last_restore_test"]
+        offsite = item["offsite"]
         table.add_row(
             str(item["id"]),
             item["target"],
@@ -114,10 +126,57 @@ def list_command(
             item["status"] + (" (pruned)" if item["pruned_at"] else ""),
             _size(item["size_bytes"]),
             {True: "yes", False: "[red]no[/]", None: "-"}[item["verified"]],
+            _offsite_cell(offsite["status"]) if offsite else "-",
             f"{test['status']} {test['restore_seconds'] or 0:.1f}s" if test else "-",
-            escape(item["error"][:80]),
+            escape((item["error"] or (offsite or {}).get("error") or "")[:80]),
         )
     console.print(table)
+
+
+def _offsite_cell(status: str) -> str:
+    return {"ok": "yes", "failed": "[red]failed[/]", "pending": "[yellow]pending[/]"}.get(
+        status, status
+    )
+
+
+def _print_offsite(backup: Any) -> None:
+    if backup.offsite_status == "ok":
+        console.print(f"  copied off-site and read back: {escape(backup.offsite_location or '')}")
+    elif backup.offsite_status == "failed":
+        console.print(
+            f"  [red]off-site copy failed[/] (the backup is good; the next run retries): "
+            f"{escape(backup.offsite_error)}"
+        )
+
+
+@app.command("offsite")
+def offsite_command(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="A backup id to copy (again), or a target name for every copy it still owes."
+        ),
+    ],
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Copy backups to the target's `offsite` store now and read each copy back. Exit 1 when a
+    copy fails."""
+    from opsbook.backups.offsite import copy_ref
+    from opsbook.backups.schema import backup_json
+
+    with _context(config, progress=f"copying {ref} off-site…") as ctx:
+        backups = copy_ref(ctx, ref)
+    if json:
+        emit_json({"backups": [backup_json(b) for b in backups]})
+    else:
+        if not backups:
+            console.print(f"{escape(ref)}: no off-site copy is owed")
+        for backup in backups:
+            console.print(f"backup #{backup.id} of {backup.target}:")
+            _print_offsite(backup)
+    if any(b.offsite_status != "ok" for b in backups):
+        raise typer.Exit(1)
 
 
 @app.command("verify")
@@ -199,7 +258,8 @@ def prune_command(
     config: ConfigOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Apply the retention policy: delete backups it does not keep (never the newest verified)."""
+    """Apply the retention policy: delete backups, and off-site copies, it does not keep (never
+    the newest verified one)."""
     from opsbook.backups.prune import prune
     from opsbook.backups.schema import decision_json
 
@@ -208,7 +268,7 @@ def prune_command(
     if json:
         emit_json({"dry_run": dry_run, "decisions": [decision_json(d) for d in decisions]})
         return
-    table = Table("id", "target", "finished", "status", "decision", "why kept")
+    table = Table("id", "target", "copy", "finished", "status", "decision", "why kept")
     for d in decisions:
         verdict = (
             "keep" if d.keep else ("[yellow]would delete[/]" if dry_run else "[red]deleted[/]")
@@ -216,6 +276,7 @@ def prune_command(
         table.add_row(
             str(d.backup_id),
             d.target,
+            d.copy,
             f"{d.finished_at:%Y-%m-%d %H:%M}Z" if d.finished_at else "-",
             d.status,
             verdict,

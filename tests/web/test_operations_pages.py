@@ -101,9 +101,11 @@ def test_schedules_backups_and_the_status_page_during_maintenance(page, operatio
     page.click("header nav a:text('Backups')")
     page.wait_for_url(f"{live.url}/backups")
     assert "s-green" in (page.locator("tr[data-target=app-db]").get_attribute("class") or "")
-    page.click("tr[data-backup] button:text('Verify')")
+    with page.expect_navigation():  # the form posts, then the page comes back
+        page.click("tr[data-backup] button:text('Verify')")
     wait_for_task(page, "verify")
-    page.click("tr[data-backup] button:text('Restore test')")
+    with page.expect_navigation():  # the form posts, then the page comes back
+        page.click("tr[data-backup] button:text('Restore test')")
     wait_for_task(page, "restore-test")
     row = page.locator("tr[data-backup]").first.inner_text().lower()
     assert "verified" in row and "passed" in row

@@ -3,6 +3,9 @@
 A run is stored before its first step, so any node can show it and follow its output from the
 store; this process only owns the task. At shutdown every run still going is told to stop: its
 running step is killed and marked interrupted, and it can be resumed from any node.
+
+A run made for an incident writes each step's result onto the incident's timeline and, when it
+stops, how it ended; a resumed run keeps reporting to the incident it was made for.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from typing import Any
 
 from opsbook.errors import UnavailableError
 from opsbook.execution import service
+from opsbook.execution.engine import RunListener
 from opsbook.execution.inputs import secret_names
 from opsbook.execution.model import RunOptions, RunRequest
 from opsbook.execution.select import find, pick_steps
 from opsbook.execution.tables import RunStepRow
+from opsbook.incidents import runs as incident_runs
+from opsbook.incidents.service import IncidentContext
 from opsbook.runbook.model import Runbook
 from opsbook.runtime import Runtime, action_registry
 
@@ -70,9 +76,16 @@ class RunLauncher:
             options=RunOptions(yes=yes),
         )
 
-    async def start(self, request: RunRequest) -> int:
+    async def start(
+        self,
+        request: RunRequest,
+        *,
+        incident: int | None = None,
+        ctx: IncidentContext | None = None,
+    ) -> int:
         """Check and store a run and start it; returns its id once it is under way.
 
+        With `incident` (and its `ctx`), the run is linked to that incident and reports there.
         Raises PreflightFailed (bad input) before anything is stored.
         """
         prepared = await asyncio.to_thread(
@@ -80,6 +93,9 @@ class RunLauncher:
         )
         if not prepared.preflight.ok:
             raise service.PreflightFailed(prepared.preflight)
+        report = None
+        if ctx is not None and incident is not None:
+            report = _IncidentReport(self.runtime, ctx, incident, request.operator)
         return await self._launch(
             lambda followers: service.start(
                 self.runtime,
@@ -87,11 +103,19 @@ class RunLauncher:
                 actions=action_registry(),
                 followers=followers,
                 prepared=prepared,
-            )
+            ),
+            report,
         )
 
-    async def resume(self, run_id: int, *, operator: str) -> int:
+    async def resume(
+        self, run_id: int, *, operator: str, ctx: IncidentContext | None = None
+    ) -> int:
         """Continue a run from its first step not yet done (after a confirmation)."""
+        report = None
+        if ctx is not None:
+            incident = await asyncio.to_thread(self._incident_of, run_id)
+            if incident is not None:
+                report = _IncidentReport(self.runtime, ctx, incident, operator)
         return await self._launch(
             lambda followers: service.resume(
                 self.runtime,
@@ -99,15 +123,27 @@ class RunLauncher:
                 operator=operator,
                 actions=action_registry(),
                 followers=followers,
-            )
+            ),
+            report,
         )
 
+    def _incident_of(self, run_id: int) -> int | None:
+        with self.runtime.db.read() as session:
+            return incident_runs.incident_for_run(session, run_id)
+
     async def _launch(
-        self, begin: Callable[[service.Followers], Awaitable[service.RunOutcome]]
+        self,
+        begin: Callable[[service.Followers], Awaitable[service.RunOutcome]],
+        report: _IncidentReport | None = None,
     ) -> int:
         first = _FirstStep()
-        followers = service.Followers(listener=first)
-        task = asyncio.create_task(_outcome(begin(followers)))
+        listener: RunListener = first
+        if report is not None:
+            listener = incident_runs.IncidentRunListener(
+                self.runtime.db, report.ctx, report.incident, actor=report.actor, inner=first
+            )
+        followers = service.Followers(listener=listener)
+        task = asyncio.create_task(_outcome(begin(followers), report))
         self._runs[task] = followers
         task.add_done_callback(self._finished)
         waiters: set[asyncio.Future[Any]] = {task, first.run_id}
@@ -137,5 +173,22 @@ class RunLauncher:
             await asyncio.wait(set(self._runs), timeout=grace)
 
 
-async def _outcome(begin: Awaitable[service.RunOutcome]) -> service.RunOutcome:
-    return await begin
+class _IncidentReport:
+    """Where a run reports: an incident, with the context to write to it and who started it."""
+
+    def __init__(self, runtime: Runtime, ctx: IncidentContext, incident: int, actor: str) -> None:
+        self.runtime, self.ctx, self.incident, self.actor = runtime, ctx, incident, actor
+
+    def ended(self, run_id: int) -> None:
+        with self.runtime.db.write() as session:
+            incident_runs.attach(session, self.ctx, self.incident, run_id, actor=self.actor)
+            incident_runs.finished(session, self.ctx, self.incident, run_id, actor=self.actor)
+
+
+async def _outcome(
+    begin: Awaitable[service.RunOutcome], report: _IncidentReport | None = None
+) -> service.RunOutcome:
+    outcome = await begin
+    if report is not None:
+        await asyncio.to_thread(report.ended, outcome.run_id)
+    return outcome

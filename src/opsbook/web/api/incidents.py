@@ -1,13 +1,21 @@
-"""/api/v1/incidents: open an incident, post updates, change its status, read its timeline."""
+"""/api/v1/incidents: every action of the incident lifecycle, as `opsbook incident` offers it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from opsbook.accounts.model import Role
+from opsbook.errors import NotFoundError
+from opsbook.incidents import postmortem
+from opsbook.incidents import runs as incident_runs
 from opsbook.incidents import service as incidents
 from opsbook.incidents.model import Status
 from opsbook.incidents.schema import incident_detail, incident_summary
@@ -107,3 +115,269 @@ def post_update(
             public=body.public,
         )
     return detail(runtime, ctx, incident_id)
+
+
+class Assign(BaseModel):
+    commander: str = Field(min_length=1, description="The new incident commander.")
+
+
+class Severity(BaseModel):
+    severity: str = Field(min_length=1, description="A level of the severity policy, e.g. P2.")
+
+
+class Resolve(BaseModel):
+    root_cause: str = ""
+    resolution: str = Field(default="", description="What fixed it.")
+    message: str = Field(default="", description="A note for the timeline.")
+
+
+class Note(BaseModel):
+    text: str = Field(min_length=1)
+
+
+class NewActionItem(BaseModel):
+    text: str = Field(min_length=1)
+    owner: str = ""
+    due: datetime | None = None
+
+
+class ActionItemChange(BaseModel):
+    status: str | None = Field(default=None, description="open, done or dropped.")
+    owner: str | None = None
+    due: datetime | None = None
+
+
+class IncidentRun(BaseModel):
+    runbook: str = Field(description="The runbook's id (see GET /api/v1/runbooks).")
+    procedure: str = Field(description="A procedure's title or slug, or `Procedure/Part`.")
+    steps: str | None = Field(default=None, description="Only these steps: `2-5`, `1,3`.")
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Values for the run, passed to steps as environment."
+    )
+    yes: bool = Field(default=False, description="Confirm gated steps in advance.")
+
+
+def change(
+    request: Request,
+    runtime: Runtime,
+    incident_id: int,
+    act: Callable[[Session, IncidentContext], object],
+) -> dict[str, Any]:
+    """Apply one action in a write transaction and answer with the incident as it is now."""
+    ctx = context(request, runtime)
+    with runtime.db.write() as session:
+        act(session, ctx)
+    return detail(runtime, ctx, incident_id)
+
+
+@router.post("/incidents/{incident_id}/ack", openapi_extra=needs(Role.RESPONDER))
+def acknowledge(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int
+) -> dict[str, Any]:
+    """Acknowledge: you are on it. Stops the escalation ladder (409 if already acknowledged)."""
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.acknowledge(s, ctx, incident_id, actor=principal.actor),
+    )
+
+
+@router.post("/incidents/{incident_id}/assign", openapi_extra=needs(Role.RESPONDER))
+def assign(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int, body: Assign
+) -> dict[str, Any]:
+    """Make someone the incident commander."""
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.assign(
+            s, ctx, incident_id, commander=body.commander, actor=principal.actor
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/severity", openapi_extra=needs(Role.RESPONDER))
+def set_severity(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    body: Severity,
+) -> dict[str, Any]:
+    """Change the severity; the update cadence follows the new level."""
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.set_severity(
+            s, ctx, incident_id, severity=body.severity, actor=principal.actor
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/resolve", openapi_extra=needs(Role.RESPONDER))
+def resolve(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int, body: Resolve
+) -> dict[str, Any]:
+    """Resolve: stops escalation and reminders and sends the resolution message."""
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.resolve(
+            s,
+            ctx,
+            incident_id,
+            actor=principal.actor,
+            root_cause=body.root_cause,
+            resolution=body.resolution,
+            message=body.message,
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/close", openapi_extra=needs(Role.RESPONDER))
+def close(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int
+) -> dict[str, Any]:
+    """Close a resolved incident (409 while it is not resolved)."""
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.close(s, ctx, incident_id, actor=principal.actor),
+    )
+
+
+@router.post("/incidents/{incident_id}/notes", openapi_extra=needs(Role.RESPONDER))
+def add_note(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int, body: Note
+) -> dict[str, Any]:
+    """Add a note to the timeline; it is sent to nobody."""
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.add_note(
+            s, ctx, incident_id, actor=principal.actor, text=body.text
+        ),
+    )
+
+
+@router.post(
+    "/incidents/{incident_id}/action-items", status_code=201, openapi_extra=needs(Role.RESPONDER)
+)
+def add_action_item(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    body: NewActionItem,
+) -> dict[str, Any]:
+    """Add a follow-up action item (owner and due date optional)."""
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.add_action_item(
+            s,
+            ctx,
+            incident_id,
+            actor=principal.actor,
+            text=body.text,
+            owner=body.owner,
+            due=body.due,
+        ),
+    )
+
+
+@router.patch(
+    "/incidents/{incident_id}/action-items/{item_id}", openapi_extra=needs(Role.RESPONDER)
+)
+def change_action_item(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    item_id: int,
+    body: ActionItemChange,
+) -> dict[str, Any]:
+    """Mark an action item done or dropped, or change its owner or due date."""
+
+    def act(session: Session, ctx: IncidentContext) -> None:
+        if not any(item.id == item_id for item in incidents.action_items(session, incident_id)):
+            raise NotFoundError(f"incident {incident_id} has no action item {item_id}")
+        incidents.update_action_item(
+            session,
+            ctx,
+            item_id,
+            actor=principal.actor,
+            status=body.status,
+            owner=body.owner,
+            due=body.due,
+        )
+
+    return change(request, runtime, incident_id, act)
+
+
+def postmortem_markdown(runtime: Runtime, ctx: IncidentContext, incident_id: int) -> str:
+    with runtime.db.read() as session:
+        return postmortem.draft(
+            incidents.get(session, incident_id),
+            ctx.policy,
+            runtime.clock.now(),
+            events=incidents.timeline(session, incident_id),
+            links=incidents.links(session, incident_id),
+            actions=incidents.action_items(session, incident_id),
+            runs=incident_runs.summaries(session, incident_id),
+        )
+
+
+@router.get("/incidents/{incident_id}/postmortem", openapi_extra=needs(Role.VIEWER))
+def get_postmortem(
+    request: Request,
+    runtime: RuntimeDep,
+    incident_id: int,
+    format: str = Query(default="json", pattern="^(json|markdown)$"),
+) -> Response:
+    """The post-mortem draft in Markdown: summary, impact, times, timeline, alerts, runs,
+    messages, cause and action items. `?format=markdown` answers the text itself."""
+    text = postmortem_markdown(runtime, context(request, runtime), incident_id)
+    if format == "markdown":
+        return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+    return JSONResponse({"incident_id": incident_id, "markdown": text})
+
+
+@router.post("/incidents/{incident_id}/runs", status_code=201, openapi_extra=needs(Role.RESPONDER))
+async def run_for_incident(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    body: IncidentRun,
+) -> dict[str, Any]:
+    """Run a procedure for the incident: the run is linked to it, each step's result goes on
+    its timeline, and so does how the run ended."""
+    ctx = context(request, runtime)
+
+    def known() -> None:
+        with runtime.db.read() as session:
+            incidents.get(session, incident_id)
+
+    await run_in_threadpool(known)
+    cat = request.app.state.runbooks
+    book = await run_in_threadpool(lambda: cat.parse(cat.find(body.runbook)))
+    runs = request.app.state.runs
+    wanted = runs.request(
+        book,
+        body.procedure,
+        steps=body.steps,
+        variables=body.variables,
+        operator=principal.actor,
+        yes=body.yes,
+    )
+    run_id = await runs.start(wanted, incident=incident_id, ctx=ctx)
+    return {"run_id": run_id, "url": f"/runs/{run_id}", "incident_id": incident_id}

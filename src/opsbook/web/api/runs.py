@@ -21,6 +21,7 @@ from starlette.responses import StreamingResponse
 from opsbook.accounts.model import Principal, Role
 from opsbook.execution import service
 from opsbook.web.api import API_PREFIX, api_router
+from opsbook.web.api.incidents import context as incident_context
 from opsbook.web.api.runbooks import catalog
 from opsbook.web.runs import RunLauncher
 from opsbook.web.security import PrincipalDep, RuntimeDep, needs
@@ -101,7 +102,7 @@ async def confirm_and_resume(request: Request, run_id: int, number: int, actor: 
             service.confirm(session, runtime.clock, run_id, number, actor=actor)
 
     await run_in_threadpool(confirm)
-    await launcher(request).resume(run_id, operator=actor)
+    await launcher(request).resume(run_id, operator=actor, ctx=incident_context(request, runtime))
 
 
 @router.post("/runs/{run_id}/steps/{number}/confirm", openapi_extra=needs(Role.RESPONDER))

@@ -1,26 +1,39 @@
-"""/alerts and /incidents: acknowledge and silence alerts; open, follow and update incidents."""
+"""/alerts and /incidents: acknowledge and silence alerts; open incidents and take every action
+on them from their page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from opsbook.accounts.model import Role
 from opsbook.alerts import queries, silences
 from opsbook.alerts.schema import alert_json, silence_json
-from opsbook.errors import UsageError
+from opsbook.errors import NotFoundError, OpsbookError, UsageError
 from opsbook.incidents import service as incidents
 from opsbook.incidents.model import Status
 from opsbook.incidents.schema import incident_summary
+from opsbook.incidents.service import IncidentContext
+from opsbook.runtime import Runtime
 from opsbook.units import parse_duration
-from opsbook.web.api.incidents import context, detail
+from opsbook.web.api.incidents import (
+    IncidentRun,
+    change,
+    context,
+    detail,
+    postmortem_markdown,
+    run_for_incident,
+)
 from opsbook.web.pages import pages_router, render
 from opsbook.web.security import PrincipalDep, RuntimeDep, needs
 
 router = pages_router()
+Action = Callable[[Session, IncidentContext], object]
 
 
 @router.get("/alerts", openapi_extra=needs(Role.VIEWER))
@@ -132,8 +145,10 @@ def open_from_form(
 def incident_page(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int
 ) -> Response:
-    """One incident: its state, timeline and the update form."""
-    found = detail(runtime, context(request, runtime), incident_id)
+    """One incident: its state, timeline, alerts, runs and action items, and for responders a
+    form for every action."""
+    ctx = context(request, runtime)
+    found = detail(runtime, ctx, incident_id)
     can_act = principal.role.allows(Role.RESPONDER)
     return render(
         request,
@@ -141,8 +156,204 @@ def incident_page(
         principal,
         incident=found,
         statuses=[s.value for s in Status],
+        levels=ctx.policy.levels,
+        procedures=_procedures(request) if can_act else [],
         can_act=can_act,
     )
+
+
+def _procedures(request: Request) -> list[tuple[str, str]]:
+    """(value, label) of every runnable procedure of the configured runbooks, for the run form."""
+    catalog = request.app.state.runbooks
+    choices = []
+    for item in catalog.files():
+        try:
+            book = catalog.parse(item)
+        except OpsbookError:
+            continue  # a broken runbook is reported on its own page
+        choices += [(f"{item.id}|{p.slug}", f"{item.id}: {p.title}") for p in book.procedures]
+    return choices
+
+
+@router.get("/incidents/{incident_id}/postmortem", openapi_extra=needs(Role.VIEWER))
+def postmortem_page(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int
+) -> Response:
+    """The post-mortem draft, as Markdown to copy into the team's document."""
+    text = postmortem_markdown(runtime, context(request, runtime), incident_id)
+    return render(request, "postmortem.html", principal, incident_id=incident_id, markdown=text)
+
+
+def _act(request: Request, runtime: Runtime, incident_id: int, act: Action) -> Response:
+    change(request, runtime, incident_id, act)
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/ack", openapi_extra=needs(Role.RESPONDER))
+def ack_incident_from_form(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int
+) -> Response:
+    """Acknowledge the incident."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.acknowledge(s, ctx, incident_id, actor=principal.actor),
+    )
+
+
+@router.post("/incidents/{incident_id}/assign", openapi_extra=needs(Role.RESPONDER))
+def assign_from_form(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    commander: Annotated[str, Form(min_length=1)],
+) -> Response:
+    """Make someone the incident commander."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.assign(
+            s, ctx, incident_id, commander=commander.strip(), actor=principal.actor
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/severity", openapi_extra=needs(Role.RESPONDER))
+def severity_from_form(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    severity: Annotated[str, Form()],
+) -> Response:
+    """Change the severity."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.set_severity(
+            s, ctx, incident_id, severity=severity, actor=principal.actor
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/resolve", openapi_extra=needs(Role.RESPONDER))
+def resolve_from_form(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    root_cause: Annotated[str, Form()] = "",
+    resolution: Annotated[str, Form()] = "",
+) -> Response:
+    """Resolve the incident."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.resolve(
+            s,
+            ctx,
+            incident_id,
+            actor=principal.actor,
+            root_cause=root_cause,
+            resolution=resolution,
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/close", openapi_extra=needs(Role.RESPONDER))
+def close_from_form(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, incident_id: int
+) -> Response:
+    """Close a resolved incident."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.close(s, ctx, incident_id, actor=principal.actor),
+    )
+
+
+@router.post("/incidents/{incident_id}/notes", openapi_extra=needs(Role.RESPONDER))
+def note_from_form(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    text: Annotated[str, Form(min_length=1)],
+) -> Response:
+    """Add a note to the timeline."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.add_note(s, ctx, incident_id, actor=principal.actor, text=text),
+    )
+
+
+@router.post("/incidents/{incident_id}/action-items", openapi_extra=needs(Role.RESPONDER))
+def action_item_from_form(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    text: Annotated[str, Form(min_length=1)],
+    owner: Annotated[str, Form()] = "",
+) -> Response:
+    """Add an action item."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.add_action_item(
+            s, ctx, incident_id, actor=principal.actor, text=text, owner=owner
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/action-items/{item_id}", openapi_extra=needs(Role.RESPONDER))
+def action_item_status_from_form(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    item_id: int,
+    status: Annotated[str, Form()],
+) -> Response:
+    """Mark an action item done (or dropped, or open again)."""
+
+    def act(session: Session, ctx: IncidentContext) -> None:
+        if not any(item.id == item_id for item in incidents.action_items(session, incident_id)):
+            raise NotFoundError(f"incident {incident_id} has no action item {item_id}")
+        incidents.update_action_item(session, ctx, item_id, actor=principal.actor, status=status)
+
+    return _act(request, runtime, incident_id, act)
+
+
+@router.post("/incidents/{incident_id}/runs", openapi_extra=needs(Role.RESPONDER))
+async def run_from_form(
+    *,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    incident_id: int,
+    procedure: Annotated[str, Form()],
+) -> Response:
+    """Run a procedure for the incident and follow it on its run page."""
+    runbook, _, slug = procedure.partition("|")
+    body = IncidentRun(runbook=runbook, procedure=slug)
+    started = await run_for_incident(request, runtime, principal, incident_id, body)
+    return RedirectResponse(started["url"], status_code=303)
 
 
 @router.post("/incidents/{incident_id}/updates", openapi_extra=needs(Role.RESPONDER))

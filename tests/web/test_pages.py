@@ -65,3 +65,14 @@ def test_the_status_page_is_readable_signed_out(page, live: Live) -> None:  # ty
     assert "Service status" in page.locator("h1").inner_text()
     assert page.locator("header").get_by_text("Sign in").is_visible()
     screenshot(page, "status-signed-out")
+
+
+def test_every_page_of_the_navigation_renders_for_a_viewer(page, live: Live) -> None:  # type: ignore[no-untyped-def]
+    from opsbook.web.app import NAV_ITEMS
+
+    sign_in(page, live, "viewer")
+    for path, label in NAV_ITEMS:
+        response = page.goto(f"{live.url}{path}")
+        assert response is not None and response.status == 200, (path, response)
+        assert page.locator("header nav").get_by_text(label, exact=True).is_visible()
+        screenshot(page, f"page-{label}")

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from opsbook.accounts.model import Role
 from opsbook.errors import NotFoundError
-from opsbook.incidents import postmortem
+from opsbook.incidents import action_items, postmortem, timeline
 from opsbook.incidents import runs as incident_runs
 from opsbook.incidents import service as incidents
 from opsbook.incidents.model import Status
@@ -54,9 +54,9 @@ def detail(runtime: Runtime, ctx: IncidentContext, incident_id: int) -> dict[str
             row,
             ctx.policy,
             runtime.clock.now(),
-            events=list(incidents.timeline(session, incident_id)),
-            links=list(incidents.links(session, incident_id)),
-            actions=list(incidents.action_items(session, incident_id)),
+            events=list(timeline.events(session, incident_id)),
+            links=list(timeline.links(session, incident_id)),
+            actions=list(action_items.listed(session, incident_id)),
         )
 
 
@@ -281,7 +281,7 @@ def add_action_item(
         request,
         runtime,
         incident_id,
-        lambda s, ctx: incidents.add_action_item(
+        lambda s, ctx: action_items.add(
             s,
             ctx,
             incident_id,
@@ -308,9 +308,9 @@ def change_action_item(
     """Mark an action item done or dropped, or change its owner or due date."""
 
     def act(session: Session, ctx: IncidentContext) -> None:
-        if not any(item.id == item_id for item in incidents.action_items(session, incident_id)):
+        if not any(item.id == item_id for item in action_items.listed(session, incident_id)):
             raise NotFoundError(f"incident {incident_id} has no action item {item_id}")
-        incidents.update_action_item(
+        action_items.update(
             session,
             ctx,
             item_id,
@@ -329,9 +329,9 @@ def postmortem_markdown(runtime: Runtime, ctx: IncidentContext, incident_id: int
             incidents.get(session, incident_id),
             ctx.policy,
             runtime.clock.now(),
-            events=incidents.timeline(session, incident_id),
-            links=incidents.links(session, incident_id),
-            actions=incidents.action_items(session, incident_id),
+            events=timeline.events(session, incident_id),
+            links=timeline.links(session, incident_id),
+            actions=action_items.listed(session, incident_id),
             runs=incident_runs.summaries(session, incident_id),
         )
 

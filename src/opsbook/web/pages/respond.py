@@ -15,6 +15,7 @@ from opsbook.accounts.model import Role
 from opsbook.alerts import queries, silences
 from opsbook.alerts.schema import alert_json, silence_json
 from opsbook.errors import NotFoundError, OpsbookError, UsageError
+from opsbook.incidents import action_items
 from opsbook.incidents import service as incidents
 from opsbook.incidents.model import Status
 from opsbook.incidents.schema import incident_summary
@@ -314,7 +315,7 @@ def action_item_from_form(
         request,
         runtime,
         incident_id,
-        lambda s, ctx: incidents.add_action_item(
+        lambda s, ctx: action_items.add(
             s, ctx, incident_id, actor=principal.actor, text=text, owner=owner
         ),
     )
@@ -333,9 +334,9 @@ def action_item_status_from_form(
     """Mark an action item done (or dropped, or open again)."""
 
     def act(session: Session, ctx: IncidentContext) -> None:
-        if not any(item.id == item_id for item in incidents.action_items(session, incident_id)):
+        if not any(item.id == item_id for item in action_items.listed(session, incident_id)):
             raise NotFoundError(f"incident {incident_id} has no action item {item_id}")
-        incidents.update_action_item(session, ctx, item_id, actor=principal.actor, status=status)
+        action_items.update(session, ctx, item_id, actor=principal.actor, status=status)
 
     return _act(request, runtime, incident_id, act)
 

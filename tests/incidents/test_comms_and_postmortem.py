@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from opsbook.clock import FakeClock
 from opsbook.config.incidents import DEFAULT_INITIAL
-from opsbook.incidents import comms, postmortem, service
+from opsbook.incidents import action_items, comms, postmortem, service, timeline
 from opsbook.incidents.model import Status
 from opsbook.incidents.service import IncidentContext
 from opsbook.storage import Database
@@ -77,18 +77,16 @@ def test_the_postmortem_holds_times_timeline_and_action_items(
             root_cause="connection leak in worker",
             resolution="restarted workers",
         )
-        service.add_action_item(
-            s, ctx, incident_id, actor="alice", text="fix the leak", owner="bob"
-        )
+        action_items.add(s, ctx, incident_id, actor="alice", text="fix the leak", owner="bob")
     with db.read() as s:
         incident = service.get(s, incident_id)
         text = postmortem.draft(
             incident,
             ctx.policy,
             clock.now(),
-            events=service.timeline(s, incident_id),
-            links=service.links(s, incident_id),
-            actions=service.action_items(s, incident_id),
+            events=timeline.events(s, incident_id),
+            links=timeline.links(s, incident_id),
+            actions=action_items.listed(s, incident_id),
         )
     assert text.startswith("# Post-mortem: DB exhausted\n")
     for expected in (

@@ -18,7 +18,7 @@ from opsbook.alerts.rules import load_rules
 from opsbook.alerts.worker import Evaluator
 from opsbook.clock import FakeClock
 from opsbook.config import Config, load_config
-from opsbook.incidents import postmortem, service
+from opsbook.incidents import action_items, postmortem, service, timeline
 from opsbook.incidents.from_alerts import rule_infos
 from opsbook.incidents.service import IncidentContext
 from opsbook.incidents.worker import IncidentWorker
@@ -186,9 +186,9 @@ def test_a_failing_check_opens_pages_escalates_and_ends_in_a_postmortem(
             service.get(s, incident.id),
             node.ctx.policy,
             clock.now(),
-            events=service.timeline(s, incident.id),
-            links=service.links(s, incident.id),
-            actions=service.action_items(s, incident.id),
+            events=timeline.events(s, incident.id),
+            links=timeline.links(s, incident.id),
+            actions=action_items.listed(s, incident.id),
             runs=__import__("opsbook.incidents.runs", fromlist=["summaries"]).summaries(
                 s, incident.id
             ),

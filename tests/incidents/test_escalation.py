@@ -6,7 +6,7 @@ import pytest
 
 from opsbook.clock import FakeClock
 from opsbook.config.incidents import RotaConfig
-from opsbook.incidents import paging, service
+from opsbook.incidents import paging, service, timeline
 from opsbook.incidents.escalation import Rung, due_rungs, next_due
 from opsbook.incidents.rota import on_call
 from opsbook.incidents.service import IncidentContext
@@ -33,7 +33,7 @@ def test_every_rung_whose_time_passed_is_due_once() -> None:
 
 def escalated_levels(db: Database, incident_id: int) -> list[int]:
     with db.read() as s:
-        return [e.data["level"] for e in service.timeline(s, incident_id) if e.kind == "escalated"]
+        return [e.data["level"] for e in timeline.events(s, incident_id) if e.kind == "escalated"]
 
 
 def test_the_ladder_climbs_until_someone_acknowledges(

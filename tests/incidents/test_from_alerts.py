@@ -4,7 +4,7 @@ from datetime import datetime
 
 from opsbook.alerts.tables import AlertRow, AlertTransitionRow
 from opsbook.clock import FakeClock
-from opsbook.incidents import service
+from opsbook.incidents import service, timeline
 from opsbook.incidents.from_alerts import RuleInfo, follow_alerts
 from opsbook.incidents.service import IncidentContext
 from opsbook.storage import Database
@@ -77,7 +77,7 @@ def test_a_critical_alert_opens_a_p1_incident_with_its_runbook(
     [incident_id] = follow(db, ctx)
     with db.read() as s:
         incident = service.get(s, incident_id)
-        links = service.links(s, incident_id, "alert")
+        links = timeline.links(s, incident_id, "alert")
     assert (incident.title, incident.severity, incident.runbook) == (
         "db_down: database unreachable",
         "P1",
@@ -107,7 +107,7 @@ def test_alerts_of_one_group_join_the_open_incident(
     assert len(set(follow(db, ctx))) == 1
     with db.read() as s:
         [incident] = service.list_incidents(s)
-        assert len(service.links(s, incident.id, "alert")) == 2
+        assert len(timeline.links(s, incident.id, "alert")) == 2
 
 
 def test_the_incident_calms_to_monitoring_when_every_alert_resolved_and_never_closes_itself(
@@ -142,5 +142,5 @@ def test_each_transition_is_applied_once(
     assert follow(db, ctx) == []
     with db.read() as s:
         [incident] = service.list_incidents(s)
-        events = [e.kind for e in service.timeline(s, incident.id)]
+        events = [e.kind for e in timeline.events(s, incident.id)]
     assert events.count("alert") == 1

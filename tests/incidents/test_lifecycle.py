@@ -6,7 +6,7 @@ import pytest
 
 from opsbook.clock import FakeClock
 from opsbook.errors import ConflictError, UsageError
-from opsbook.incidents import schema, service
+from opsbook.incidents import action_items, schema, service, timeline
 from opsbook.incidents.model import OPEN, Status, check_transition
 from opsbook.incidents.service import IncidentContext
 from opsbook.storage import Database
@@ -39,7 +39,7 @@ def test_an_opened_incident_investigates_with_the_ladder_copied(
     incident_id = open_p2(db, ctx)
     with db.read() as s:
         incident = service.get(s, incident_id)
-        events = service.timeline(s, incident_id)
+        events = timeline.events(s, incident_id)
     assert (incident.status, incident.severity, incident.detected_at) == (
         "investigating",
         "P2",
@@ -170,7 +170,7 @@ def test_every_change_is_on_the_timeline_and_in_the_journal(
         )
         service.add_note(s, ctx, incident_id, actor="dave", text="customer X reports errors")
     with db.read() as s:
-        kinds = [e.kind for e in service.timeline(s, incident_id)]
+        kinds = [e.kind for e in timeline.events(s, incident_id)]
         actions = [
             e.action
             for e in journal.entries(s, subject=journal.Subject("incident", str(incident_id)))
@@ -182,13 +182,13 @@ def test_every_change_is_on_the_timeline_and_in_the_journal(
 def test_action_items_are_tracked(db: Database, ctx: IncidentContext) -> None:
     incident_id = open_p2(db, ctx)
     with db.write() as s:
-        item = service.add_action_item(
+        item = action_items.add(
             s, ctx, incident_id, actor="alice", text="raise pool size", owner="bob"
         )
     with db.write() as s:
-        service.update_action_item(s, ctx, item.id, actor="bob", status="done")
+        action_items.update(s, ctx, item.id, actor="bob", status="done")
     with pytest.raises(UsageError, match="unknown action item status"), db.write() as s:
-        service.update_action_item(s, ctx, item.id, actor="bob", status="maybe")
+        action_items.update(s, ctx, item.id, actor="bob", status="maybe")
     with db.read() as s:
-        [stored] = service.action_items(s, incident_id)
+        [stored] = action_items.listed(s, incident_id)
     assert (stored.status, stored.owner) == ("done", "bob")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from opsbook.clock import FakeClock
 from opsbook.config import config_from_data
-from opsbook.incidents import paging, service
+from opsbook.incidents import paging, service, timeline
 from opsbook.incidents.service import IncidentContext
 from opsbook.notify.tables import OutboxMessage
 from opsbook.notify.worker import DeliveryWorker
@@ -82,7 +82,7 @@ def test_the_initial_update_and_resolution_messages_reach_the_channel(
     assert "Progress: rolled back the deploy" in sent[1]
     assert "Root Cause: bad deploy" in sent[2]
     with db.read() as s:
-        kinds = [e.kind for e in service.timeline(s, incident_id)]
+        kinds = [e.kind for e in timeline.events(s, incident_id)]
     assert kinds.count("message") == 3
 
 

@@ -26,7 +26,7 @@ from opsbook.alerts.queries import transitions_since
 from opsbook.alerts.rules import Rule
 from opsbook.alerts.tables import AlertRow, AlertTransitionRow
 from opsbook.inbox.tables import ExternalAlert
-from opsbook.incidents import service
+from opsbook.incidents import service, timeline
 from opsbook.incidents.model import ALERT_LINKS, OPEN, EventKind, Status
 from opsbook.incidents.service import IncidentContext
 from opsbook.incidents.tables import IncidentCursorRow, IncidentLinkRow, IncidentRow
@@ -218,7 +218,7 @@ def _calm(
     )
     session.flush()
     still_firing = [
-        x for x in service.links(session, incident.id) if x.kind in ALERT_LINKS and x.active
+        x for x in timeline.links(session, incident.id) if x.kind in ALERT_LINKS and x.active
     ]
     calm = incident.status in {
         Status.INVESTIGATING.value,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from opsbook.execution import service as runs
 from opsbook.execution.engine import RunListener
 from opsbook.execution.tables import RunStepRow
-from opsbook.incidents import service
+from opsbook.incidents import service, timeline
 from opsbook.incidents.model import EventKind
 from opsbook.incidents.service import IncidentContext
 from opsbook.storage import Database
@@ -122,7 +122,7 @@ def summaries(session: Session, incident_id: int) -> list[dict[str, Any]]:
     """Every run linked to the incident, with its steps, for the post-mortem."""
     return [
         runs.get(session, int(link.ref), output=False)
-        for link in service.links(session, incident_id, "run")
+        for link in timeline.links(session, incident_id, "run")
     ]
 
 

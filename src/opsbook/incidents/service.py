@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from opsbook.clock import Clock
 from opsbook.config import Config
 from opsbook.errors import ConflictError, NotFoundError, UsageError
-from opsbook.incidents import comms
+from opsbook.incidents import comms, timeline
 from opsbook.incidents.escalation import Rung, next_due
 from opsbook.incidents.model import OPEN, EventKind, Status, check_transition, is_open
 from opsbook.incidents.policy import Policy, load_policy
-from opsbook.incidents.tables import ActionItemRow, IncidentEventRow, IncidentLinkRow, IncidentRow
+from opsbook.incidents.tables import IncidentEventRow, IncidentLinkRow, IncidentRow
 from opsbook.journal import service as journal
 from opsbook.notify.destinations import ChannelSet
 from opsbook.secrets import Redactor
@@ -319,7 +319,9 @@ def resolve(
         incident.resolution = resolution
     _move(session, ctx, incident, Status.RESOLVED, actor=actor, message=message)
     resolves = sum(
-        1 for _ in _events(session, incident.id, EventKind.STATUS) if _.data.get("to") == "resolved"
+        1
+        for _ in timeline.events(session, incident.id, kind=EventKind.STATUS)
+        if _.data.get("to") == "resolved"
     )
     _announce(
         session,
@@ -376,116 +378,6 @@ def link(
     session.add(row)
     session.flush()
     return row, True
-
-
-def links(session: Session, incident_id: int, kind: str | None = None) -> Sequence[IncidentLinkRow]:
-    query = (
-        select(IncidentLinkRow)
-        .where(IncidentLinkRow.incident_id == incident_id)
-        .order_by(IncidentLinkRow.id)
-    )
-    if kind:
-        query = query.where(IncidentLinkRow.kind == kind)
-    return session.scalars(query).all()
-
-
-def timeline(
-    session: Session, incident_id: int, *, public_only: bool = False
-) -> Sequence[IncidentEventRow]:
-    query = (
-        select(IncidentEventRow)
-        .where(IncidentEventRow.incident_id == incident_id)
-        .order_by(IncidentEventRow.id)
-    )
-    if public_only:
-        query = query.where(IncidentEventRow.public.is_(True))
-    return session.scalars(query).all()
-
-
-def add_action_item(
-    session: Session,
-    ctx: IncidentContext,
-    incident_id: int,
-    *,
-    actor: str,
-    text: str,
-    owner: str = "",
-    due: datetime | None = None,
-) -> ActionItemRow:
-    incident = get(session, incident_id)
-    now = ctx.clock.now()
-    item = ActionItemRow(
-        incident_id=incident.id,
-        text=text,
-        owner=owner,
-        due=due,
-        status="open",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(item)
-    session.flush()
-    add_event(
-        session,
-        ctx,
-        incident,
-        EventKind.ACTION_ITEM,
-        actor=actor,
-        text=f"Action item #{item.id}: {text}",
-        data={
-            "item": item.id,
-            "owner": owner,
-            "due": due.isoformat() if due else None,
-            "status": "open",
-        },
-    )
-    return item
-
-
-ACTION_STATUSES = ("open", "done", "dropped")
-
-
-def update_action_item(
-    session: Session,
-    ctx: IncidentContext,
-    item_id: int,
-    *,
-    actor: str,
-    status: str | None = None,
-    owner: str | None = None,
-    due: datetime | None = None,
-) -> ActionItemRow:
-    item = session.get(ActionItemRow, item_id)
-    if item is None:
-        raise NotFoundError(f"no action item {item_id}")
-    if status is not None and status not in ACTION_STATUSES:
-        raise UsageError(
-            f"unknown action item status {status!r} (one of: {', '.join(ACTION_STATUSES)})"
-        )
-    item.status = status or item.status
-    item.owner = owner if owner is not None else item.owner
-    item.due = due or item.due
-    item.updated_at = ctx.clock.now()
-    incident = get(session, item.incident_id)
-    add_event(
-        session,
-        ctx,
-        incident,
-        EventKind.ACTION_ITEM,
-        actor=actor,
-        text=f"Action item #{item.id} is {item.status}"
-        + (f" (owner {item.owner})" if item.owner else ""),
-        data={"item": item.id, "owner": item.owner, "status": item.status},
-    )
-    return item
-
-
-def action_items(session: Session, incident_id: int) -> Sequence[ActionItemRow]:
-    return session.scalars(
-        select(ActionItemRow)
-        .where(ActionItemRow.incident_id == incident_id)
-        .order_by(ActionItemRow.id)
-    ).all()
 
 
 def response_missed(incident: IncidentRow, policy: Policy, now: datetime) -> bool:
@@ -553,14 +445,6 @@ def _next_update(ctx: IncidentContext, level: str, since: datetime) -> datetime 
     return since + timedelta(seconds=every) if every else None
 
 
-def _events(session: Session, incident_id: int, kind: EventKind) -> Sequence[IncidentEventRow]:
-    return session.scalars(
-        select(IncidentEventRow).where(
-            IncidentEventRow.incident_id == incident_id, IncidentEventRow.kind == kind.value
-        )
-    ).all()
-
-
 def _announce(
     session: Session,
     ctx: IncidentContext,
@@ -609,7 +493,7 @@ def _announce(
 
 def _resolve_pages(session: Session, ctx: IncidentContext, incident: IncidentRow) -> None:
     """Tell every channel that was paged that the page is resolved (PagerDuty closes it)."""
-    for event in _events(session, incident.id, EventKind.ESCALATED):
+    for event in timeline.events(session, incident.id, kind=EventKind.ESCALATED):
         key = event.data.get("page")
         channels = event.data.get("channels", [])
         if key and channels:

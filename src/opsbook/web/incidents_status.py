@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from opsbook.incidents import service as incidents
+from opsbook.incidents import timeline
 from opsbook.runtime import Runtime
 from opsbook.web.status import PublicIncident, PublicUpdate, StatusContribution
 
@@ -21,7 +22,7 @@ def public_incidents(runtime: Runtime, session: Session) -> StatusContribution:
             continue
         updates = tuple(
             PublicUpdate(at=e.at, status=str(e.data.get("status", row.status)), text=e.text)
-            for e in incidents.timeline(session, row.id, public_only=True)
+            for e in timeline.events(session, row.id, public_only=True)
         )
         shown.append(
             PublicIncident(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsbook.config import Config
-from opsbook.errors import NotFoundError
+from opsbook.errors import NotFoundError, UsageError
 from opsbook.runbook.model import Runbook
 from opsbook.runbook.parse import parse_file
 
@@ -55,6 +55,26 @@ class RunbookCatalog:
             if item.id == runbook_id:
                 return item
         raise NotFoundError(f"no runbook with id {runbook_id!r}")
+
+    def find_link(self, link: str) -> tuple[RunbookFile, str]:
+        """The runbook and procedure a link such as `runbooks/db.md#high-error-rate` names.
+
+        The path is read relative to the config's folder (a bare file name or id also does); the
+        anchor names the procedure. Links elsewhere (a wiki URL) name nothing runnable here.
+        """
+        path, _, anchor = link.strip().partition("#")
+        if not path or not anchor or "://" in path:
+            raise UsageError(f"the runbook link {link!r} names no procedure of a runbook here")
+        wanted = self.config.resolve_path(path).resolve()
+        files = self.files()
+        for item in files:
+            if item.path.resolve() == wanted:
+                return item, anchor
+        stem = _slug(Path(path).stem)
+        for item in files:
+            if item.id == stem or _slug(item.path.stem) == stem:
+                return item, anchor
+        raise NotFoundError(f"the runbook link {link!r} names no configured runbook")
 
     def parse(self, item: RunbookFile) -> Runbook:
         """The parsed runbook, from the cache while the file is unchanged."""

@@ -19,7 +19,7 @@ from opsbook.cli.options import ConfigOption, JsonOption
 from opsbook.cli.output import console, emit_json, escape
 from opsbook.clock import SystemClock
 from opsbook.errors import UsageError
-from opsbook.incidents import postmortem, schema, service
+from opsbook.incidents import action_items, postmortem, schema, service, timeline
 from opsbook.incidents import runs as incident_runs
 from opsbook.incidents.model import parse_status
 from opsbook.incidents.tables import IncidentRow
@@ -296,9 +296,9 @@ def show_command(
             incident,
             s.ctx.policy,
             s.ctx.clock.now(),
-            events=list(service.timeline(session, incident_id)),
-            links=list(service.links(session, incident_id)),
-            actions=list(service.action_items(session, incident_id)),
+            events=list(timeline.events(session, incident_id)),
+            links=list(timeline.links(session, incident_id)),
+            actions=list(action_items.listed(session, incident_id)),
         )
     if json:
         emit_json({"incident": detail})
@@ -336,9 +336,9 @@ def postmortem_command(
             incident,
             s.ctx.policy,
             s.ctx.clock.now(),
-            events=service.timeline(session, incident_id),
-            links=service.links(session, incident_id),
-            actions=service.action_items(session, incident_id),
+            events=timeline.events(session, incident_id),
+            links=timeline.links(session, incident_id),
+            actions=action_items.listed(session, incident_id),
             runs=incident_runs.summaries(session, incident_id),
         )
     if out:
@@ -397,7 +397,7 @@ def action_add(
 ) -> None:
     """Add an action item."""
     with _Session(config) as s, s.db.write() as session:
-        item = service.add_action_item(
+        item = action_items.add(
             session, s.ctx, incident_id, actor=_actor(actor), text=text, owner=owner, due=_date(due)
         )
         data = schema.action_json(item)
@@ -416,7 +416,7 @@ def action_update(
 ) -> None:
     """Change an action item's status, owner or due date."""
     with _Session(config) as s, s.db.write() as session:
-        item = service.update_action_item(
+        item = action_items.update(
             session, s.ctx, item_id, actor=_actor(actor), status=status, owner=owner, due=_date(due)
         )
         data = schema.action_json(item)
@@ -429,7 +429,7 @@ def action_list(
 ) -> None:
     """List an incident's action items."""
     with _Session(config) as s, s.db.read() as session:
-        items = [schema.action_json(i) for i in service.action_items(session, incident_id)]
+        items = [schema.action_json(i) for i in action_items.listed(session, incident_id)]
     if json:
         emit_json({"action_items": items})
         return

@@ -13,15 +13,16 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from opsbook.accounts.model import Role
-from opsbook.errors import NotFoundError
-from opsbook.incidents import postmortem
+from opsbook.errors import UsageError
+from opsbook.incidents import action_items, postmortem, timeline
 from opsbook.incidents import runs as incident_runs
 from opsbook.incidents import service as incidents
 from opsbook.incidents.model import Status
-from opsbook.incidents.schema import incident_detail, incident_summary
+from opsbook.incidents.schema import action_json, incident_detail, incident_summary
 from opsbook.incidents.service import IncidentContext
 from opsbook.runtime import Runtime
 from opsbook.web.api import API_PREFIX, api_router
+from opsbook.web.runbooks import RunbookCatalog
 from opsbook.web.security import PrincipalDep, RuntimeDep, needs
 
 router = api_router(prefix=API_PREFIX, tags=["incidents"])
@@ -31,13 +32,21 @@ class NewIncident(BaseModel):
     title: str = Field(min_length=1)
     severity: str = Field(description="A level of the severity policy, e.g. P1.")
     impact: str = ""
+    commander: str | None = Field(default=None, description="The commander; by default you.")
     components: list[str] = Field(default_factory=list)
+    runbook: str = Field(
+        default="", description="The runbook link, e.g. runbooks/db.md#connections."
+    )
     public: bool = Field(default=False, description="Shown on the public status page.")
 
 
 class Update(BaseModel):
     message: str = Field(min_length=1)
-    status: Status | None = None
+    status: Status | None = Field(
+        default=None, description="A new open status; resolve and close have their own actions."
+    )
+    impact: str | None = Field(default=None, description="The impact as it is now.")
+    eta: str | None = Field(default=None, description="The resolution estimate, as written.")
     public: bool = Field(default=False, description="Also shown on the public status page.")
 
 
@@ -54,9 +63,9 @@ def detail(runtime: Runtime, ctx: IncidentContext, incident_id: int) -> dict[str
             row,
             ctx.policy,
             runtime.clock.now(),
-            events=list(incidents.timeline(session, incident_id)),
-            links=list(incidents.links(session, incident_id)),
-            actions=list(incidents.action_items(session, incident_id)),
+            events=list(timeline.events(session, incident_id)),
+            links=list(timeline.links(session, incident_id)),
+            actions=list(action_items.listed(session, incident_id)),
         )
 
 
@@ -85,7 +94,9 @@ def open_incident(
             severity=body.severity,
             actor=principal.actor,
             impact=body.impact,
+            commander=body.commander or principal.actor,
             components=body.components,
+            runbook=body.runbook,
             public=body.public,
         )
         incident_id = row.id
@@ -112,6 +123,8 @@ def post_update(
             actor=principal.actor,
             message=body.message,
             status=body.status,
+            impact=body.impact,
+            eta=body.eta,
             public=body.public,
         )
     return detail(runtime, ctx, incident_id)
@@ -148,8 +161,14 @@ class ActionItemChange(BaseModel):
 
 
 class IncidentRun(BaseModel):
-    runbook: str = Field(description="The runbook's id (see GET /api/v1/runbooks).")
-    procedure: str = Field(description="A procedure's title or slug, or `Procedure/Part`.")
+    runbook: str | None = Field(
+        default=None,
+        description="The runbook's id (see GET /api/v1/runbooks); with `procedure` left out "
+        "too, the procedure the incident's runbook link names.",
+    )
+    procedure: str | None = Field(
+        default=None, description="A procedure's title or slug, or `Procedure/Part`."
+    )
     steps: str | None = Field(default=None, description="Only these steps: `2-5`, `1,3`.")
     variables: dict[str, str] = Field(
         default_factory=dict, description="Values for the run, passed to steps as environment."
@@ -281,7 +300,7 @@ def add_action_item(
         request,
         runtime,
         incident_id,
-        lambda s, ctx: incidents.add_action_item(
+        lambda s, ctx: action_items.add(
             s,
             ctx,
             incident_id,
@@ -307,20 +326,31 @@ def change_action_item(
 ) -> dict[str, Any]:
     """Mark an action item done or dropped, or change its owner or due date."""
 
-    def act(session: Session, ctx: IncidentContext) -> None:
-        if not any(item.id == item_id for item in incidents.action_items(session, incident_id)):
-            raise NotFoundError(f"incident {incident_id} has no action item {item_id}")
-        incidents.update_action_item(
-            session,
+    return change(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: action_items.update(
+            s,
             ctx,
             item_id,
             actor=principal.actor,
+            incident_id=incident_id,
             status=body.status,
             owner=body.owner,
             due=body.due,
-        )
+        ),
+    )
 
-    return change(request, runtime, incident_id, act)
+
+@router.get("/incidents/{incident_id}/action-items", openapi_extra=needs(Role.VIEWER))
+def list_action_items(runtime: RuntimeDep, incident_id: int) -> dict[str, Any]:
+    """The incident's action items, oldest first (the shape of `opsbook incident action list
+    --json`)."""
+    with runtime.db.read() as session:
+        incidents.get(session, incident_id)
+        items = [action_json(item) for item in action_items.listed(session, incident_id)]
+    return {"action_items": items}
 
 
 def postmortem_markdown(runtime: Runtime, ctx: IncidentContext, incident_id: int) -> str:
@@ -329,9 +359,9 @@ def postmortem_markdown(runtime: Runtime, ctx: IncidentContext, incident_id: int
             incidents.get(session, incident_id),
             ctx.policy,
             runtime.clock.now(),
-            events=incidents.timeline(session, incident_id),
-            links=incidents.links(session, incident_id),
-            actions=incidents.action_items(session, incident_id),
+            events=timeline.events(session, incident_id),
+            links=timeline.links(session, incident_id),
+            actions=action_items.listed(session, incident_id),
             runs=incident_runs.summaries(session, incident_id),
         )
 
@@ -359,21 +389,32 @@ async def run_for_incident(
     incident_id: int,
     body: IncidentRun,
 ) -> dict[str, Any]:
-    """Run a procedure for the incident: the run is linked to it, each step's result goes on
-    its timeline, and so does how the run ended."""
+    """Run a procedure for the incident (by default the one its runbook link names): the run is
+    linked to it, each step's result goes on its timeline, and so does how the run ended."""
     ctx = context(request, runtime)
 
-    def known() -> None:
+    def known() -> str:
         with runtime.db.read() as session:
-            incidents.get(session, incident_id)
+            link = incidents.get(session, incident_id).runbook
+        if body.runbook is None and body.procedure is None and not link:
+            raise UsageError(
+                f"incident {incident_id} has no runbook link: name the runbook and procedure"
+            )
+        return link
 
-    await run_in_threadpool(known)
-    cat = request.app.state.runbooks
-    book = await run_in_threadpool(lambda: cat.parse(cat.find(body.runbook)))
+    link = await run_in_threadpool(known)
+    cat: RunbookCatalog = request.app.state.runbooks
+    if body.runbook is None and body.procedure is None:
+        item, procedure = await run_in_threadpool(cat.find_link, link)
+    elif body.runbook is None or body.procedure is None:
+        raise UsageError("name both the runbook and the procedure, or neither for the linked one")
+    else:
+        item, procedure = await run_in_threadpool(cat.find, body.runbook), body.procedure
+    book = await run_in_threadpool(cat.parse, item)
     runs = request.app.state.runs
     wanted = runs.request(
         book,
-        body.procedure,
+        procedure,
         steps=body.steps,
         variables=body.variables,
         operator=principal.actor,

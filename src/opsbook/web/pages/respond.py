@@ -14,9 +14,11 @@ from starlette.responses import Response
 from opsbook.accounts.model import Role
 from opsbook.alerts import queries, silences
 from opsbook.alerts.schema import alert_json, silence_json
-from opsbook.errors import NotFoundError, OpsbookError, UsageError
+from opsbook.errors import OpsbookError, UsageError
+from opsbook.execution.select import find
+from opsbook.incidents import action_items
 from opsbook.incidents import service as incidents
-from opsbook.incidents.model import Status
+from opsbook.incidents.model import Status, parse_status
 from opsbook.incidents.schema import incident_summary
 from opsbook.incidents.service import IncidentContext
 from opsbook.runtime import Runtime
@@ -30,6 +32,7 @@ from opsbook.web.api.incidents import (
     run_for_incident,
 )
 from opsbook.web.pages import pages_router, render
+from opsbook.web.runbooks import RunbookCatalog
 from opsbook.web.security import PrincipalDep, RuntimeDep, needs
 
 router = pages_router()
@@ -125,7 +128,7 @@ def open_from_form(
     impact: Annotated[str, Form()] = "",
     public: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Open an incident."""
+    """Open an incident; you are its commander, as when it is opened through the API."""
     ctx = context(request, runtime)
     with runtime.db.write() as session:
         row = incidents.open_incident(
@@ -135,6 +138,7 @@ def open_from_form(
             severity=severity,
             actor=principal.actor,
             impact=impact,
+            commander=principal.actor,
             public=public,
         )
         incident_id = row.id
@@ -158,6 +162,7 @@ def incident_page(
         statuses=[s.value for s in Status],
         levels=ctx.policy.levels,
         procedures=_procedures(request) if can_act else [],
+        linked=_linked(request, found["runbook"]) if can_act else "",
         can_act=can_act,
     )
 
@@ -173,6 +178,19 @@ def _procedures(request: Request) -> list[tuple[str, str]]:
             continue  # a broken runbook is reported on its own page
         choices += [(f"{item.id}|{p.slug}", f"{item.id}: {p.title}") for p in book.procedures]
     return choices
+
+
+def _linked(request: Request, link: str) -> str:
+    """The run form's value for the procedure the incident's runbook link names ("" if none)."""
+    if not link:
+        return ""
+    catalog: RunbookCatalog = request.app.state.runbooks
+    try:
+        item, anchor = catalog.find_link(link)
+        selection = find(catalog.parse(item), anchor)
+    except OpsbookError:
+        return ""  # a wiki link, or a procedure renamed since: the form lists every one
+    return f"{item.id}|{selection.procedure.slug}"
 
 
 @router.get("/incidents/{incident_id}/postmortem", openapi_extra=needs(Role.VIEWER))
@@ -314,7 +332,7 @@ def action_item_from_form(
         request,
         runtime,
         incident_id,
-        lambda s, ctx: incidents.add_action_item(
+        lambda s, ctx: action_items.add(
             s, ctx, incident_id, actor=principal.actor, text=text, owner=owner
         ),
     )
@@ -332,12 +350,14 @@ def action_item_status_from_form(
 ) -> Response:
     """Mark an action item done (or dropped, or open again)."""
 
-    def act(session: Session, ctx: IncidentContext) -> None:
-        if not any(item.id == item_id for item in incidents.action_items(session, incident_id)):
-            raise NotFoundError(f"incident {incident_id} has no action item {item_id}")
-        incidents.update_action_item(session, ctx, item_id, actor=principal.actor, status=status)
-
-    return _act(request, runtime, incident_id, act)
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: action_items.update(
+            s, ctx, item_id, actor=principal.actor, incident_id=incident_id, status=status
+        ),
+    )
 
 
 @router.post("/incidents/{incident_id}/runs", openapi_extra=needs(Role.RESPONDER))
@@ -363,20 +383,26 @@ def update_from_form(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     incident_id: int,
-    message: Annotated[str, Form()],
+    message: Annotated[str, Form(min_length=1)],
     status: Annotated[str, Form()] = "",
+    impact: Annotated[str, Form()] = "",
+    eta: Annotated[str, Form()] = "",
     public: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Post an update, optionally changing the status."""
-    ctx = context(request, runtime)
-    with runtime.db.write() as session:
-        incidents.post_update(
-            session,
+    """Post an update, optionally changing the status and the impact."""
+    return _act(
+        request,
+        runtime,
+        incident_id,
+        lambda s, ctx: incidents.post_update(
+            s,
             ctx,
             incident_id,
             actor=principal.actor,
             message=message,
-            status=Status(status) if status else None,
+            status=parse_status(status) if status else None,
+            impact=impact.strip() or None,
+            eta=eta.strip() or None,
             public=public,
-        )
-    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+        ),
+    )

@@ -176,3 +176,19 @@ def test_a_viewer_sees_no_forms_and_may_not_post_them(server: Live) -> None:
             f"/incidents/{incident_id}/ack", data={"csrf_token": token}, headers=HTML
         )
     assert response.status_code == 403
+
+
+def test_the_change_form_sets_an_action_items_owner_due_date_and_status(rita: Browser) -> None:
+    incident_id = open_incident(rita.live)
+    rita.submit(f"/incidents/{incident_id}/action-items", text="Rotate the keys")
+    item = rita.incident(incident_id)["action_items"][0]
+    path = f"/incidents/{incident_id}/action-items/{item['id']}"
+    changed = rita.submit(path, status="dropped", owner="carol", due="2026-12-01")
+    assert changed.status_code == 303, changed.text
+    item = rita.incident(incident_id)["action_items"][0]
+    assert (item["status"], item["owner"]) == ("dropped", "carol")
+    assert item["due"].startswith("2026-12-01T00:00:00")
+    page = rita.client.get(f"/incidents/{incident_id}").text
+    assert 'value="2026-12-01"' in page and "due 2026-12-01" in page
+    bad = rita.submit(path, due="next week")
+    assert bad.status_code == 400 and "not a date" in bad.text

@@ -4,6 +4,7 @@ on them from their page."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Form, Request
@@ -346,18 +347,38 @@ def action_item_status_from_form(
     principal: PrincipalDep,
     incident_id: int,
     item_id: int,
-    status: Annotated[str, Form()],
+    status: Annotated[str, Form()] = "",
+    owner: Annotated[str | None, Form()] = None,
+    due: Annotated[str, Form()] = "",
 ) -> Response:
-    """Mark an action item done (or dropped, or open again)."""
-
+    """Mark an action item done, dropped or open again, or change its owner or due date
+    (a date, `YYYY-MM-DD`, taken as midnight UTC)."""
+    when = _due_date(due)
     return _act(
         request,
         runtime,
         incident_id,
         lambda s, ctx: action_items.update(
-            s, ctx, item_id, actor=principal.actor, incident_id=incident_id, status=status
+            s,
+            ctx,
+            item_id,
+            actor=principal.actor,
+            incident_id=incident_id,
+            status=status or None,
+            owner=owner.strip() if owner is not None else None,
+            due=when,
         ),
     )
+
+
+def _due_date(text: str) -> datetime | None:
+    if not text.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"due: {text!r} is not a date (YYYY-MM-DD)") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @router.post("/incidents/{incident_id}/runs", openapi_extra=needs(Role.RESPONDER))

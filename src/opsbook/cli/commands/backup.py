@@ -12,6 +12,7 @@ from rich.table import Table
 from opsbook.cli.context import open_config, open_database
 from opsbook.cli.options import ConfigOption, JsonOption
 from opsbook.cli.output import console, emit_json, err_console, escape
+from opsbook.units import format_size
 
 app = typer.Typer(help="Backups (`backups:` in opsbook.yaml), verified and proven by restoring.")
 
@@ -37,20 +38,10 @@ def _context(config: Any, *, progress: str = "") -> Iterator[Any]:
                 cfg, db, SystemClock(), default_node_id(), actor="cli", redactor=cfg.redactor
             )
             if spinner is not None:
-                ctx.progress = lambda n: spinner.update(f"{progress} {_size(n)} written")
+                ctx.progress = lambda n: spinner.update(f"{progress} {format_size(n)} written")
             yield ctx
     finally:
         db.dispose()
-
-
-def _size(count: float | None) -> str:
-    if count is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GiB"
 
 
 @app.command("run")
@@ -70,7 +61,7 @@ def run_command(
         emit_json({"backup": data})
     elif backup.status == "ok":
         console.print(
-            f"backup #{backup.id} of {name}: {_size(backup.size_bytes)} in "
+            f"backup #{backup.id} of {name}: {format_size(backup.size_bytes)} in "
             f"{backup.duration_seconds or 0:.1f}s, verified, at {escape(backup.location or '')}"
         )
         _print_offsite(backup)
@@ -124,7 +115,7 @@ def list_command(
             item["target"],
             f"{item['finished_at']:%Y-%m-%d %H:%M}Z" if item["finished_at"] else "-",
             item["status"] + (" (pruned)" if item["pruned_at"] else ""),
-            _size(item["size_bytes"]),
+            format_size(item["size_bytes"]),
             {True: "yes", False: "[red]no[/]", None: "-"}[item["verified"]],
             _offsite_cell(offsite["status"]) if offsite else "-",
             f"{test['status']} {test['restore_seconds'] or 0:.1f}s" if test else "-",

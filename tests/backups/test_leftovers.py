@@ -27,7 +27,8 @@ from opsbook.config import load_config
 from opsbook.errors import ConflictError
 from opsbook.runtime import Runtime, build_workers
 from opsbook.storage import Database
-from tests.backups.conftest import MakeContext, S3Server, eventually
+from tests.backups.conftest import MakeContext, S3Server
+from tests.polling import eventually
 
 TARGET = {"name": "app", "type": "sqlite", "path": "app.db", "destination": "backups"}
 

@@ -15,7 +15,8 @@ from opsbook.errors import ConflictError, NotFoundError, UsageError
 from opsbook.pg import changes, diagnostics, service
 from opsbook.pg.connect import connect, target
 from opsbook.storage import Database
-from tests.pg.conftest import eventually, is_alive
+from tests.pg.conftest import is_alive
+from tests.polling import eventually
 
 pytestmark = pytest.mark.postgres
 

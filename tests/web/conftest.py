@@ -57,6 +57,20 @@ def serve_with(_sqlite_template: Path, tmp_path: Path):  # type: ignore[no-untyp
     return start
 
 
+OPS_RUNBOOK = Path(__file__).parent / "data" / "ops.md"
+
+
+@pytest.fixture
+def with_ops(serve_with, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:  # type: ignore[no-untyped-def]
+    """A server whose runbooks are tests/web/data/ops.md (steps write under $SCRATCH)."""
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    shutil.copy(OPS_RUNBOOK, folder / "ops.md")
+    monkeypatch.setenv("SCRATCH", str(tmp_path / "scratch"))
+    with serve_with({"runbooks": [str(folder / "*.md")]}) as live:
+        yield live
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashing() -> Iterator[None]:
     """scrypt at a lower cost keeps the suite quick; tests/accounts checks the real cost."""

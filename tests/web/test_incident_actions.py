@@ -3,9 +3,6 @@ the post-mortem draft, and the incident page's forms in a browser."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,17 +11,10 @@ import pytest
 from tests.web.live import Live
 from tests.web.test_checks import wait_for
 
-RUNBOOK = Path(__file__).parent / "data" / "ops.md"
-
 
 @pytest.fixture
-def live(serve_with, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    shutil.copy(RUNBOOK, folder / "ops.md")
-    monkeypatch.setenv("SCRATCH", str(tmp_path / "scratch"))
-    with serve_with({"runbooks": [str(folder / "*.md")]}) as server:
-        yield server
+def live(with_ops: Live) -> Live:
+    return with_ops
 
 
 def _open(client: httpx.Client, title: str = "Checkout errors") -> int:

@@ -3,9 +3,7 @@ severity, resolve, close, note, action items, a procedure run, and the post-mort
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,18 +12,12 @@ import pytest
 from tests.web.live import Live
 from tests.web.test_checks import wait_for
 
-RUNBOOK = Path(__file__).parent / "data" / "ops.md"
 HTML = {"accept": "text/html"}
 
 
 @pytest.fixture
-def server(serve_with, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    shutil.copy(RUNBOOK, folder / "ops.md")
-    monkeypatch.setenv("SCRATCH", str(tmp_path / "scratch"))
-    with serve_with({"runbooks": [str(folder / "*.md")]}) as live:
-        yield live
+def server(with_ops: Live) -> Live:
+    return with_ops
 
 
 class Browser:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,18 +10,6 @@ import pytest
 
 from tests.web.live import Live
 from tests.web.test_checks import wait_for
-
-RUNBOOK = Path(__file__).parent / "data" / "ops.md"
-
-
-@pytest.fixture
-def with_ops(serve_with, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    shutil.copy(RUNBOOK, folder / "ops.md")
-    monkeypatch.setenv("SCRATCH", str(tmp_path / "scratch"))
-    with serve_with({"runbooks": [str(folder / "*.md")]}) as live:
-        yield live
 
 
 def _run(client: httpx.Client, run_id: int) -> dict[str, Any]:

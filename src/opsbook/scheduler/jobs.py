@@ -9,9 +9,11 @@ child of its own (`python -m opsbook.scheduler.procedure_child`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -140,3 +142,43 @@ async def _heartbeat(runtime: Runtime, run_id: int) -> None:
 def _beat(runtime: Runtime, run_id: int) -> None:
     with runtime.db.write() as session:
         service.heartbeat(session, run_id, runtime.clock.now())
+
+
+class RunningJobs:
+    """The job runs this process started, each a task on its event loop, by run id.
+
+    `on_end` is called when a run's task ends (the scheduler uses it to wake up: a queued run
+    may start now).
+    """
+
+    def __init__(self, runtime: Runtime, on_end: Callable[[], None] | None = None) -> None:
+        self.runtime = runtime
+        self.on_end = on_end
+        self._tasks: dict[int, asyncio.Task[Outcome]] = {}
+
+    def start(self, spec: ScheduleConfig, run_id: int) -> None:
+        """Run claimed run `run_id` of `spec` through `execute`."""
+        task = asyncio.create_task(execute(self.runtime, spec, run_id))
+        self._tasks[run_id] = task
+        task.add_done_callback(functools.partial(self._ended, run_id))
+
+    def ids(self) -> frozenset[int]:
+        return frozenset(self._tasks)
+
+    async def wait_idle(self) -> None:
+        """Wait until every run started here has ended."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Kill the runs still going; each is recorded as interrupted."""
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    def _ended(self, run_id: int, _task: object = None) -> None:
+        task = self._tasks.pop(run_id, None)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("job run #%s failed to record its end", run_id, exc_info=task.exception())
+        if self.on_end is not None:
+            self.on_end()

@@ -11,7 +11,6 @@ which wakes the leader at once (a queued run may start).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from datetime import datetime
 
@@ -20,7 +19,6 @@ from opsbook.config.schedules import ScheduleConfig
 from opsbook.runtime import Runtime, Worker
 from opsbook.scheduler import jobs, service
 from opsbook.scheduler.metrics import MetricSink, job_samples
-from opsbook.scheduler.model import Outcome
 from opsbook.storage.coordination import Lease
 from opsbook.storage.wakeup import Mark
 
@@ -39,9 +37,9 @@ class SchedulerWorker:
         self.specs: dict[str, ScheduleConfig] = {
             s.name: s for s in runtime.config.settings.schedules
         }
-        self.tasks: dict[int, asyncio.Task[Outcome]] = {}
-        self._lease: Lease | None = None
         self._wake = asyncio.Event()
+        self.running = jobs.RunningJobs(runtime, on_end=self._wake.set)
+        self._lease: Lease | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -60,22 +58,17 @@ class SchedulerWorker:
             return []
         claimed = await asyncio.to_thread(self._claim)
         for run_id, job in claimed:
-            task = asyncio.create_task(jobs.execute(self.runtime, self.specs[job], run_id))
-            self.tasks[run_id] = task
-            task.add_done_callback(functools.partial(self._finished, run_id))
+            self.running.start(self.specs[job], run_id)
         await asyncio.to_thread(self.publish, self.runtime.clock.now())
         return [run_id for run_id, _ in claimed]
 
     async def wait_idle(self) -> None:
         """Wait until every run this worker started has ended (tests, shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.running.wait_idle()
 
     async def shutdown(self) -> None:
         """Kill running jobs (marked interrupted). Leadership is the node's to hand over."""
-        for task in self.tasks.values():
-            task.cancel()
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.running.shutdown()
         self._lease = None
 
     def publish(self, now: datetime) -> None:
@@ -85,12 +78,6 @@ class SchedulerWorker:
         with self.runtime.db.read() as session:
             samples = job_samples(session, list(self.specs.values()), now)
         self.sink.write(samples)
-
-    def _finished(self, run_id: int, _task: object = None) -> None:
-        task = self.tasks.pop(run_id, None)
-        if task is not None and not task.cancelled() and task.exception() is not None:
-            log.error("job run #%s failed to record its end", run_id, exc_info=task.exception())
-        self._wake.set()  # a queued run may start now
 
     def _acquire(self, now: datetime) -> Lease | None:
         with self.runtime.db.write() as session:
@@ -105,7 +92,7 @@ class SchedulerWorker:
             specs = list(self.specs.values())
             service.sync_jobs(session, specs, now)
             dead = cluster.dead_node_ids(session, now)
-            service.mark_stale(session, now, keep=frozenset(self.tasks), dead_nodes=dead)
+            service.mark_stale(session, now, keep=self.running.ids(), dead_nodes=dead)
             runs = service.claim_due(session, self.specs, now, runtime.node_id)
             return [(run.id, run.job) for run in runs]
 

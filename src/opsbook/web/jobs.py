@@ -10,21 +10,17 @@ going are killed and recorded as interrupted.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from opsbook.config.schedules import ScheduleConfig
 from opsbook.errors import NotFoundError
 from opsbook.runtime import Runtime
 from opsbook.scheduler import jobs, service
-from opsbook.scheduler.model import Outcome
-
-log = logging.getLogger(__name__)
 
 
 class JobLauncher:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.tasks: dict[int, asyncio.Task[Outcome]] = {}
+        self.running = jobs.RunningJobs(runtime)
 
     def spec(self, name: str) -> ScheduleConfig:
         """The configured job `name`; NotFoundError names the known ones."""
@@ -39,9 +35,7 @@ class JobLauncher:
         """Start a run of job `name` for `actor`; returns the run's id once it is stored."""
         spec = self.spec(name)
         run_id = await asyncio.to_thread(self._claim, spec, actor)
-        task = asyncio.create_task(jobs.execute(self.runtime, spec, run_id))
-        self.tasks[run_id] = task
-        task.add_done_callback(lambda _task: self._finished(run_id))
+        self.running.start(spec, run_id)
         return run_id
 
     def _claim(self, spec: ScheduleConfig, actor: str) -> int:
@@ -52,18 +46,10 @@ class JobLauncher:
             )
             return run.id
 
-    def _finished(self, run_id: int) -> None:
-        task = self.tasks.pop(run_id, None)
-        if task is not None and not task.cancelled() and task.exception() is not None:
-            log.error("job run #%s failed to record its end", run_id, exc_info=task.exception())
-
     async def wait_idle(self) -> None:
         """Wait until every run started here has ended."""
-        while self.tasks:
-            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.running.wait_idle()
 
     async def shutdown(self) -> None:
         """Kill the runs still going; each is recorded as interrupted."""
-        for task in self.tasks.values():
-            task.cancel()
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.running.shutdown()
